@@ -1,0 +1,126 @@
+"""Targets: what a ``<project>_patch`` package says about its upstream.
+
+A :class:`Target` is one project (nova, cinder, glance) and a
+:class:`Release` one pinned upstream release of it with its series. Both
+are read from the data module; nothing here knows a project by name.
+"""
+
+import importlib
+import os
+import re
+
+from patchseries import exceptions
+
+PROJECTS = ('nova', 'cinder', 'glance')
+
+
+class Release(object):
+    """One release of a target: ``2026.2`` -> nova ``34.0.0``."""
+
+    def __init__(self, target, name, facts):
+        self.target = target
+        self.name = name
+        self.version = facts['version']
+        self.sha256 = facts['sha256']
+        self.series_dir = os.path.join(
+            target.package_dir, facts.get('series', 'series'))
+        constraints = facts.get('constraints')
+        self.constraints = (os.path.join(target.package_dir, constraints)
+                            if constraints else None)
+
+    @property
+    def label(self):
+        """``nova-34.0.0``: names trees, branches and venvs."""
+        return '%s-%s' % (self.target.name, self.version)
+
+    def __repr__(self):
+        return '<Release %s %s>' % (self.name, self.label)
+
+
+class Target(object):
+    """What we know of one upstream project.
+
+    :param name: the project (``nova``).
+    :param data: the data module or any object with its attributes.
+    :param package_dir: the folder holding ``series/`` and constraints.
+    """
+
+    def __init__(self, name, data, package_dir):
+        self.name = name
+        self.package_dir = package_dir
+        self.pypi_name = data.PYPI_NAME
+        self.extras = tuple(getattr(data, 'EXTRAS', ()))
+        self.extra_packages = tuple(getattr(data, 'EXTRA_PACKAGES', ()))
+        self.test_env = dict(getattr(data, 'TEST_ENV', {}))
+        self.required_commands = dict(getattr(data, 'REQUIRED_COMMANDS', {}))
+        self.resolve_localhost_fqdn = bool(
+            getattr(data, 'RESOLVE_LOCALHOST_FQDN', False))
+        self.test_path = getattr(data, 'TEST_PATH', None)
+        self.tests = tuple(getattr(data, 'TESTS', ()))
+        self.series_tests = tuple(getattr(data, 'SERIES_TESTS', ()))
+        self.releases = dict(
+            (name_, Release(self, name_, facts))
+            for name_, facts in data.RELEASES.items())
+
+    def release(self, name=None):
+        """The release called ``name``; the newest when ``name`` is None."""
+        if name is None:
+            return self.releases[max(self.releases, key=_release_key)]
+        if name in self.releases:
+            return self.releases[name]
+        for release in self.releases.values():
+            if name == release.version:
+                return release
+        raise exceptions.UnknownRelease(self.name, 'release %r' % name,
+                                        self.known())
+
+    def release_for_version(self, version):
+        """The release whose series fits an installed ``version``.
+
+        An exact match wins. Otherwise a version of the same major
+        (34.0.1, 34.1.0.dev3) takes that release's series: OpenStack
+        gives each release series its own major version.
+        """
+        for release in self.releases.values():
+            if release.version == version:
+                return release
+        major = version.split('.', 1)[0]
+        for release in self.releases.values():
+            if release.version.split('.', 1)[0] == major:
+                return release
+        raise exceptions.UnknownRelease(
+            self.name, 'version %s' % version, self.known())
+
+    def known(self):
+        return sorted(((r.name, '%s %s' % (self.name, r.version))
+                       for r in self.releases.values()),
+                      key=lambda pair: _release_key(pair[0]))
+
+
+def _release_key(name):
+    return tuple(int(part) if part.isdigit() else 0
+                 for part in re.split(r'[.-]', name))
+
+
+def load_target(project):
+    """Load the target of ``project`` from its ``<project>_patch`` package."""
+    if project not in PROJECTS:
+        raise exceptions.UnknownProject(project, PROJECTS)
+    module = importlib.import_module('%s_patch' % project)
+    return Target(project, module,
+                  os.path.dirname(os.path.abspath(module.__file__)))
+
+
+def selection_regexes(tests):
+    """stestr filters for ``(module, regex or None)`` pairs.
+
+    >>> selection_regexes([('a.test_b', None), ('a.test_c', 'snap')])
+    ['^a\\\\.test_b\\\\.', '^a\\\\.test_c\\\\..*(?:snap)']
+    """
+    regexes = []
+    for module, narrow in tests:
+        regex = '^%s\\.' % re.escape(module)
+        if narrow:
+            regex += '.*(?:%s)' % narrow
+        regexes.append(regex)
+    return regexes

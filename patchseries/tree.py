@@ -1,0 +1,187 @@
+"""Trees: an upstream release as a git repository we can patch.
+
+``make_tree`` turns a pinned sdist into a repository whose single base
+commit is reproducible: the same sdist always gives the same commit id,
+so series exported from one machine apply with ``git am -3`` (which needs
+the base blobs) on any other. The base sits on ``upstream/<label>`` and
+work happens on ``patch-queue/<label>``, as in ``gbp pq``.
+"""
+
+import email.parser
+import glob
+import logging
+import os
+import re
+import shutil
+
+from patchseries import exceptions
+from patchseries import git
+from patchseries import sdist
+from patchseries import target as target_mod
+
+LOG = logging.getLogger(__name__)
+
+UPSTREAM_PREFIX = 'upstream/'
+PQ_PREFIX = 'patch-queue/'
+
+# Test-run and build litter that must never show up as a change.
+IGNORED = (
+    '.stestr/',
+    '__pycache__/',
+    '*.py[co]',
+    '*.egg-info/',
+    '.eggs/',
+    'build/',
+    '.tox/',
+)
+
+
+def upstream_branch(label):
+    """The branch holding the imported release.
+
+    >>> upstream_branch('nova-34.0.0')
+    'upstream/nova-34.0.0'
+    """
+    return UPSTREAM_PREFIX + label
+
+
+def pq_branch(label):
+    """The branch the series is applied on.
+
+    >>> pq_branch('nova-34.0.0')
+    'patch-queue/nova-34.0.0'
+    """
+    return PQ_PREFIX + label
+
+
+def pq_base(branch):
+    """Map a patch-queue branch back to its upstream branch.
+
+    >>> pq_base('patch-queue/nova-34.0.0')
+    'upstream/nova-34.0.0'
+    >>> pq_base('main') is None
+    True
+    """
+    if branch and branch.startswith(PQ_PREFIX):
+        return upstream_branch(branch[len(PQ_PREFIX):])
+    return None
+
+
+def ignore_litter(repo):
+    """Make git ignore test-run litter, without touching tracked files."""
+    path = os.path.join(repo.git_dir(), 'info', 'exclude')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    existing = ''
+    if os.path.exists(path):
+        with open(path) as f:
+            existing = f.read()
+    missing = [p for p in IGNORED if p not in existing.splitlines()]
+    if missing:
+        with open(path, 'a') as f:
+            if existing and not existing.endswith('\n'):
+                f.write('\n')
+            f.write('# added by patchseries: test-run litter\n')
+            f.write('\n'.join(missing) + '\n')
+
+
+def make_tree(release, dest, cache_dir, force=False):
+    """Create the git tree of ``release`` at ``dest``.
+
+    :param force: replace ``dest`` if it exists.
+    :returns: the :class:`patchseries.git.Repo` of the new tree.
+    """
+    dest = os.path.abspath(dest)
+    if os.path.lexists(dest):
+        if not force:
+            raise exceptions.TreeError(
+                '%s already exists; remove it or pass --force' % dest)
+        shutil.rmtree(dest)
+    path = sdist.fetch_sdist(release.target.pypi_name, release.version,
+                             release.sha256, os.path.join(cache_dir, 'sdists'))
+    LOG.info('%s: unpacking %s into %s', release.label,
+             os.path.basename(path), dest)
+    sdist.unpack_sdist(path, dest)
+    repo = git.Repo(dest)
+    repo.run('init', '--quiet')
+    ignore_litter(repo)
+    repo.run('add', '--all')
+    date = {'GIT_AUTHOR_DATE': git.BASE_DATE,
+            'GIT_COMMITTER_DATE': git.BASE_DATE}
+    repo.run('commit', '--quiet', '--no-verify', '-m',
+             'Import %s %s (%s) from its sdist'
+             % (release.target.pypi_name, release.version, release.name),
+             env=date)
+    repo.run('branch', upstream_branch(release.label))
+    repo.run('checkout', '--quiet', '-b', pq_branch(release.label))
+    repo.run('branch', '--quiet', '-D', 'main')
+    LOG.info('%s: base commit %s on %s', release.label, repo.head()[:12],
+             upstream_branch(release.label))
+    return repo
+
+
+def _pkg_info_version(path):
+    with open(path, encoding='utf-8', errors='replace') as f:
+        headers = email.parser.Parser().parse(f, headersonly=True)
+    return headers.get('Version')
+
+
+def detect_version(path, pypi_name):
+    """Find which upstream version the tree at ``path`` is.
+
+    Looks, in order, at the sdist's ``PKG-INFO``, the pbr metadata of an
+    installed tree (``<name>.egg-info/PKG-INFO``) and the nearest git tag.
+
+    :returns: ``(version, how)`` or ``(None, reasons)``.
+    """
+    top = os.path.join(path, 'PKG-INFO')
+    if os.path.isfile(top):
+        version = _pkg_info_version(top)
+        if version:
+            return version, 'PKG-INFO'
+    pattern = os.path.join(
+        path, '%s.egg-info' % re.sub('[-.]', '_', pypi_name), 'PKG-INFO')
+    for egg in glob.glob(pattern):
+        version = _pkg_info_version(egg)
+        if version:
+            return version, 'pbr metadata (%s)' % os.path.relpath(egg, path)
+    repo = git.Repo(path)
+    if repo.is_repo():
+        proc = repo.run('describe', '--tags', '--abbrev=0', check=False)
+        tag = proc.stdout.strip()
+        if proc.returncode == 0 and re.match(r'^\d+(\.\d+)*', tag):
+            return tag, 'git tag %s' % tag
+    return None, 'no PKG-INFO, no pbr metadata and no version tag'
+
+
+def release_of_tree(target, path):
+    """The :class:`Release` whose series fits the tree at ``path``."""
+    version, how = detect_version(path, target.pypi_name)
+    if version is None:
+        raise exceptions.UnknownRelease(
+            target.name, 'the tree at %s (%s)' % (path, how), target.known())
+    release = target.release_for_version(version)
+    LOG.info('%s: version %s (from %s) -> release %s', path, version, how,
+             release.name)
+    return release
+
+
+def tree_cmd(args):
+    target = target_mod.load_target(args.project)
+    release = target.release(args.release)
+    dest = args.dest or release.label
+    repo = make_tree(release, dest, args.cache_dir, force=args.force)
+    print('%s: %s (on %s)' % (release.label, repo.path, repo.branch()))
+    return 0
+
+
+def add_parser(subparsers, common):
+    parser = subparsers.add_parser(
+        'tree', parents=[common],
+        help='make a git tree of an upstream release from its sdist')
+    parser.add_argument('project')
+    parser.add_argument('--release', help='release name (default: newest)')
+    parser.add_argument('--dest', help='where (default: ./<project>-<ver>)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace DEST if it exists')
+    parser.set_defaults(func=tree_cmd)
+    return parser

@@ -1,0 +1,19 @@
+"""Run the doctests of the modules whose pure functions carry them."""
+
+import doctest
+
+from patchseries import pq
+from patchseries import sdist
+from patchseries import series
+from patchseries import target
+from patchseries import tree
+from patchseries import venv
+from patchseries import verify
+
+MODULES = (pq, sdist, series, target, tree, venv, verify)
+
+
+def load_tests(loader, tests, pattern):
+    for module in MODULES:
+        tests.addTests(doctest.DocTestSuite(module))
+    return tests

@@ -1,0 +1,124 @@
+import os
+import shutil
+
+from patchseries import exceptions
+from patchseries import git
+from patchseries import tree
+from tests import base
+
+
+class TreeTestCase(base.TestCase):
+    """A toy target with release 2026.2 -> toy 1.0 on a loopback index."""
+
+    def setUp(self):
+        super().setUp()
+        self.index = self.useFixture(
+            base.SimpleIndexFixture(os.path.join(self.tmp, 'index')))
+        self.cache = os.path.join(self.tmp, 'cache')
+        path, sha = base.make_sdist(self.tmp, 'toy', '1.0', base.TOY_FILES)
+        self.index.publish(path, 'toy', sha)
+        self.target = base.make_target(os.path.join(self.tmp, 'toy_patch'),
+                                       {'2026.2': ('1.0', sha)})
+        self.release = self.target.release('2026.2')
+
+    def make_tree(self, name='tree'):
+        return tree.make_tree(self.release, os.path.join(self.tmp, name),
+                              self.cache)
+
+
+class TestMakeTree(TreeTestCase):
+
+    def test_base_commit_is_reproducible(self):
+        first = self.make_tree('one')
+        second = self.make_tree('two')
+        self.assertEqual(first.head(), second.head())
+        self.assertEqual('Import toy 1.0 (2026.2) from its sdist',
+                         first.out('log', '-1', '--format=%s'))
+
+    def test_branches_follow_gbp_pq(self):
+        repo = self.make_tree()
+        self.assertEqual('patch-queue/toy-1.0', repo.branch())
+        self.assertEqual(repo.head(),
+                         repo.out('rev-parse', 'upstream/toy-1.0'))
+
+    def test_pkg_info_is_tracked_and_litter_ignored(self):
+        repo = self.make_tree()
+        self.assertIn('PKG-INFO', repo.out('ls-files').split())
+        for litter in ('.stestr/0', 'toy/__pycache__/core.cpython-311.pyc',
+                       'toy.egg-info/PKG-INFO'):
+            path = os.path.join(repo.path, litter)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'w') as f:
+                f.write('litter')
+        self.assertEqual('', repo.out('status', '--porcelain'))
+
+    def test_existing_dest_is_refused_without_force(self):
+        repo = self.make_tree()
+        marker = os.path.join(repo.path, 'mine.txt')
+        with open(marker, 'w') as f:
+            f.write('keep me')
+        exc = self.assertRaises(exceptions.TreeError, self.make_tree)
+        self.assertIn('--force', str(exc))
+        self.assertTrue(os.path.exists(marker))
+        tree.make_tree(self.release, repo.path, self.cache, force=True)
+        self.assertFalse(os.path.exists(marker))
+
+    def test_tree_owned_by_another_user_works(self):
+        if os.geteuid() != 0:
+            self.skipTest('needs root to give the tree to another user')
+        repo = self.make_tree()
+        for top, dirs, files in os.walk(repo.path):
+            for name in dirs + files:
+                os.lchown(os.path.join(top, name), 65534, 65534)
+        os.lchown(repo.path, 65534, 65534)
+        self.assertEqual('patch-queue/toy-1.0', git.Repo(repo.path).branch())
+        self.assertEqual([], git.Repo(repo.path).dirty_files())
+
+
+class TestDetectRelease(TreeTestCase):
+
+    def test_detects_from_pkg_info(self):
+        repo = self.make_tree()
+        self.assertEqual(('1.0', 'PKG-INFO'),
+                         tree.detect_version(repo.path, 'toy'))
+        self.assertIs(self.release,
+                      tree.release_of_tree(self.target, repo.path))
+
+    def test_detects_from_pbr_metadata(self):
+        repo = self.make_tree()
+        os.unlink(os.path.join(repo.path, 'PKG-INFO'))
+        egg = os.path.join(repo.path, 'toy.egg-info')
+        os.makedirs(egg)
+        with open(os.path.join(egg, 'PKG-INFO'), 'w') as f:
+            f.write('Metadata-Version: 2.1\nName: toy\nVersion: 1.0.1\n')
+        version, how = tree.detect_version(repo.path, 'toy')
+        self.assertEqual('1.0.1', version)
+        self.assertIn('pbr metadata', how)
+        # A point release of the same major takes the release's series.
+        self.assertIs(self.release,
+                      tree.release_of_tree(self.target, repo.path))
+
+    def test_detects_from_git_tag(self):
+        repo = self.make_tree()
+        repo.run('rm', '--quiet', 'PKG-INFO')
+        repo.run('commit', '--quiet', '-m', 'drop PKG-INFO')
+        repo.run('tag', '1.0.0')
+        self.assertEqual(('1.0.0', 'git tag 1.0.0'),
+                         tree.detect_version(repo.path, 'toy'))
+
+    def test_unknown_release_lists_known_ones(self):
+        repo = self.make_tree()
+        with open(os.path.join(repo.path, 'PKG-INFO'), 'w') as f:
+            f.write('Metadata-Version: 2.1\nName: toy\nVersion: 7.0.0\n')
+        exc = self.assertRaises(exceptions.UnknownRelease,
+                                tree.release_of_tree, self.target, repo.path)
+        self.assertIn('version 7.0.0', str(exc))
+        self.assertIn('2026.2 (toy 1.0)', str(exc))
+
+    def test_tree_without_any_version_is_a_clear_error(self):
+        bare = os.path.join(self.tmp, 'bare')
+        shutil.copytree(os.path.join(os.path.dirname(__file__)), bare)
+        exc = self.assertRaises(exceptions.UnknownRelease,
+                                tree.release_of_tree, self.target, bare)
+        self.assertIn('no PKG-INFO', str(exc))
+        self.assertIn('known releases: 2026.2', str(exc))

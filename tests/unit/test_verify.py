@@ -1,0 +1,133 @@
+import json
+import os
+from unittest import mock
+
+from patchseries import main
+from patchseries import testrun
+from patchseries import verify
+from tests.unit import test_pq
+
+ALL_PASS = {'toy.tests.test_a.T.test_1': 'success',
+            'toy.tests.test_a.T.test_2': 'success'}
+
+
+class VerifyTestCase(test_pq.PqTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.target.tests = (('toy.tests.test_a', None),)
+        self.target.test_path = './toy/tests'
+        self.useFixture(base_fixture(verify.target_mod, 'load_target',
+                                     lambda project: self.target))
+        self.env = self.useFixture(base_fixture(verify.venv_mod, 'TestEnv'))
+        self.env.mock.return_value.bin_dir = '/nonexistent/bin'
+        self.env.mock.return_value.notes = []
+        self.runs = self.useFixture(base_fixture(verify.testrun,
+                                                 'run_selection'))
+
+    def results(self, *statuses):
+        self.runs.mock.side_effect = [testrun.Results(s) for s in statuses]
+
+    def verify(self):
+        return verify.verify_project('toy', self.cache)
+
+
+def base_fixture(module, name, new=mock.DEFAULT):
+    import fixtures
+    if new is mock.DEFAULT:
+        return fixtures.MockPatchObject(module, name)
+    return fixtures.MockPatchObject(module, name, new)
+
+
+class TestVerifyProject(VerifyTestCase):
+
+    def test_empty_series_is_the_upstream_baseline(self):
+        self.results(ALL_PASS)
+        report = self.verify()
+        self.assertTrue(report.ok, report.error)
+        self.assertIsNone(report.patched)
+        self.assertEqual(1, self.runs.mock.call_count)
+        self.assertIn('the series is empty', ' '.join(report.notes))
+        self.assertEqual(['tree', 'venv', 'unpatched'], list(report.steps))
+
+    def test_series_is_applied_then_run_again(self):
+        self.make_series()
+        patched = dict(ALL_PASS, **{'toy.tests.test_a.T.test_new': 'success'})
+        self.results(ALL_PASS, patched)
+        report = self.verify()
+        self.assertTrue(report.ok, report.error)
+        self.assertEqual(['0001-Fix-the-answer.patch',
+                          '0002-Rename-the-toy.patch'],
+                         [p.name for p in report.patches])
+        self.assertEqual(['toy.tests.test_a.T.test_new'], report.new_tests)
+        tree_path = os.path.join(self.cache, 'trees', 'toy-1.0')
+        with open(os.path.join(tree_path, 'toy', 'core.py')) as f:
+            self.assertIn('return 42', f.read())
+        # The environment is refreshed after the series changed the tree.
+        self.assertEqual(2, self.env.mock.return_value.install_tree.call_count)
+
+    def test_regression_fails_the_series(self):
+        self.make_series()
+        self.results(ALL_PASS, {'toy.tests.test_a.T.test_1': 'success',
+                                'toy.tests.test_a.T.test_2': 'fail'})
+        report = self.verify()
+        self.assertFalse(report.ok)
+        self.assertEqual(['toy.tests.test_a.T.test_2'], report.regressions)
+        text = verify.format_report([report])
+        self.assertIn('REGRESSION toy.tests.test_a.T.test_2', text)
+        self.assertIn('FAILED toy.tests.test_a.T.test_2', text)
+
+    def test_vanished_test_is_a_regression(self):
+        self.make_series()
+        self.results(ALL_PASS, {'toy.tests.test_a.T.test_1': 'success'})
+        report = self.verify()
+        self.assertFalse(report.ok)
+        self.assertEqual(['toy.tests.test_a.T.test_2'], report.regressions)
+
+    def test_baseline_failure_fails_verify(self):
+        self.results({'toy.tests.test_a.T.test_1': 'fail'})
+        report = self.verify()
+        self.assertFalse(report.ok)
+        self.assertIn('FAILED', verify.format_report([report]))
+
+    def test_conflicting_series_is_reported_not_raised(self):
+        self.make_series()
+        with open(os.path.join(self.series.path,
+                               '0001-Fix-the-answer.patch')) as f:
+            text = f.read()
+        with open(os.path.join(self.series.path,
+                               '0001-Fix-the-answer.patch'), 'w') as f:
+            f.write(text.replace('-    return 41', '-    return 40'))
+        self.results(ALL_PASS)
+        report = self.verify()
+        self.assertFalse(report.ok)
+        self.assertIn('0001-Fix-the-answer.patch does not apply',
+                      report.error)
+
+    def test_missing_command_names_its_package(self):
+        self.target.required_commands = {'no-such-command-x': 'pkg-x'}
+        report = self.verify()
+        self.assertFalse(report.ok)
+        self.assertIn('no-such-command-x', report.error)
+        self.assertIn('apt-get install pkg-x', report.error)
+        self.runs.mock.assert_not_called()
+
+
+class TestVerifyCommand(VerifyTestCase):
+
+    def test_exit_code_and_json_report(self):
+        self.results(ALL_PASS)
+        report_path = os.path.join(self.tmp, 'report.json')
+        with mock.patch.object(verify.target_mod, 'PROJECTS', ('toy',)):
+            code = main.main(['verify', '--cache-dir', self.cache,
+                              '--report', report_path, 'toy'])
+        self.assertEqual(0, code)
+        with open(report_path) as f:
+            data = json.load(f)
+        self.assertEqual('toy', data[0]['project'])
+        self.assertEqual(2, data[0]['unpatched']['passed'])
+        self.assertTrue(data[0]['ok'])
+
+    def test_unknown_project_exits_2(self):
+        code = main.main(['verify', '--cache-dir', self.cache, 'keystone'])
+        self.assertEqual(2, code)
