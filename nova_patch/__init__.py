@@ -1,0 +1,62 @@
+"""Facts about the Nova target of the store affinity series.
+
+This module is data only: ``patchseries`` reads it, nothing here runs.
+Adding a release means adding an entry to ``RELEASES`` (and, if the
+series needs to differ, a series directory of its own).
+"""
+
+PYPI_NAME = 'nova'
+
+# Release name -> what to fetch and which series and constraints go with it.
+RELEASES = {
+    '2026.2': {
+        'version': '34.0.0',
+        'sha256': ('919eef77cda4ce0cc4746a5853b5d934'
+                   '1ebd0ae37bc8b1939eb77d17727c00df'),
+        'series': 'series',
+        'constraints': 'constraints/2026.2.txt',
+    },
+}
+
+# NOTE: nova's own tox.ini installs these extras for its unit tests.
+# Without oslo.vmware and zVMCloudConnector the vmware and zvm tests are
+# skipped silently, which would hide a regression in those drivers.
+EXTRAS = ('vmware', 'zvm')
+EXTRA_PACKAGES = ()
+
+# The environment of nova's [testenv:py3].
+TEST_ENV = {
+    'LANGUAGE': 'en_US',
+    'LC_ALL': 'C.UTF-8',
+    'OS_STDOUT_CAPTURE': '1',
+    'OS_STDERR_CAPTURE': '1',
+    'OS_TEST_TIMEOUT': '160',
+    'PYTHONDONTWRITEBYTECODE': '1',
+    'NOVA_RAISE_ON_GREENLET_LEAK': 'True',
+    'OS_NOVA_DISABLE_EVENTLET_PATCHING': 'False',
+}
+
+# Where stestr discovers tests (relative to the tree).
+TEST_PATH = './nova/tests/unit'
+
+# The upstream selection that proves the series: (module, regex or None).
+# A regex narrows the module to the test ids it matches (re.search).
+TESTS = (
+    ('nova.tests.unit.image.test_glance', None),
+    ('nova.tests.unit.virt.libvirt.test_driver', r'[Ss]napshot'),
+    ('nova.tests.unit.virt.libvirt.test_imagebackend',
+     r'[Ss]napshot|[Rr][Bb][Dd]'),
+    ('nova.tests.unit.compute.test_api', r'[Ss]napshot|[Bb]ackup|[Ss]helve'),
+    ('nova.tests.unit.compute.test_compute',
+     r'[Ss]napshot|[Bb]ackup|[Ss]helve'),
+    ('nova.tests.unit.compute.test_compute_mgr',
+     r'[Ss]napshot|[Bb]ackup|[Ss]helve'),
+    ('nova.tests.unit.compute.test_shelve', None),
+    ('nova.tests.unit.api.openstack.compute.test_create_backup', None),
+    ('nova.tests.unit.api.openstack.compute.test_server_actions',
+     r'[Cc]reate_?[Ii]mage|[Bb]ackup|[Ss]napshot'),
+    ('nova.tests.unit.virt.vmwareapi.test_vmops', r'[Ss]napshot'),
+    ('nova.tests.unit.virt.vmwareapi.test_images', None),
+    ('nova.tests.unit.virt.vmwareapi.test_driver_api', r'[Ss]napshot'),
+    ('nova.tests.unit.virt.zvm.test_driver', r'[Ss]napshot'),
+)

@@ -1,0 +1,107 @@
+import os
+import re
+
+import ddt
+
+from patchseries import exceptions
+from patchseries import target
+from tests import base
+
+
+@ddt.ddt
+class TestShippedTargets(base.TestCase):
+    """The data in nova_patch, cinder_patch and glance_patch is usable."""
+
+    @ddt.data(*target.PROJECTS)
+    def test_release_facts_are_complete(self, project):
+        loaded = target.load_target(project)
+        self.assertTrue(loaded.releases)
+        for release in loaded.releases.values():
+            self.assertRegex(release.version, r'^\d+\.\d+\.\d+$')
+            self.assertRegex(release.sha256, r'^[0-9a-f]{64}$')
+            self.assertTrue(os.path.isfile(release.constraints),
+                            release.constraints)
+            self.assertTrue(release.series_dir.startswith(
+                loaded.package_dir))
+
+    @ddt.data(*target.PROJECTS)
+    def test_selection_names_project_modules(self, project):
+        loaded = target.load_target(project)
+        self.assertTrue(loaded.tests)
+        for module, narrow in loaded.tests + loaded.series_tests:
+            self.assertTrue(module.startswith(project + '.tests.'), module)
+            if narrow:
+                re.compile(narrow)
+
+    @ddt.data(*target.PROJECTS)
+    def test_constraints_do_not_pin_the_project(self, project):
+        loaded = target.load_target(project)
+        for release in loaded.releases.values():
+            with open(release.constraints) as f:
+                names = [line.split('==')[0].lower() for line in f
+                         if '==' in line and not line.startswith('#')]
+            self.assertNotIn(loaded.pypi_name, names)
+            self.assertEqual(len(names), len(set(names)))
+
+    def test_nova_keeps_sqlalchemy_below_2_1(self):
+        release = target.load_target('nova').release('2026.2')
+        with open(release.constraints) as f:
+            pins = dict(line.strip().split('==') for line in f
+                        if '==' in line and not line.startswith('#'))
+        self.assertTrue(pins['sqlalchemy'].startswith('2.0.'))
+
+    def test_unknown_project_lists_known_ones(self):
+        exc = self.assertRaises(exceptions.UnknownProject,
+                                target.load_target, 'keystone')
+        self.assertIn("'keystone'", str(exc))
+        self.assertIn('nova, cinder, glance', str(exc))
+
+
+@ddt.ddt
+class TestReleases(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.target = base.make_target(self.tmp, {
+            '2026.1': ('33.0.0', 'a' * 64),
+            '2026.2': ('34.0.0', 'b' * 64),
+        })
+
+    def test_newest_release_is_the_default(self):
+        self.assertEqual('2026.2', self.target.release().name)
+
+    @ddt.data('2026.1', '33.0.0')
+    def test_release_by_name_or_version(self, name):
+        self.assertEqual('2026.1', self.target.release(name).name)
+
+    @ddt.data(('34.0.0', '2026.2'), ('34.0.1', '2026.2'),
+              ('33.1.0.dev4', '2026.1'))
+    @ddt.unpack
+    def test_release_for_version(self, version, expected):
+        self.assertEqual(expected,
+                         self.target.release_for_version(version).name)
+
+    def test_unknown_release_lists_known_ones(self):
+        exc = self.assertRaises(exceptions.UnknownRelease,
+                                self.target.release, '2030.1')
+        self.assertIn("release '2030.1'", str(exc))
+        self.assertIn('2026.1 (toy 33.0.0), 2026.2 (toy 34.0.0)', str(exc))
+
+
+@ddt.ddt
+class TestSelection(base.TestCase):
+
+    @ddt.data(
+        ('nova.tests.unit.image.test_glance.TestUpdate.test_x', True),
+        ('nova.tests.unit.image.test_glance_other.T.test_x', False),
+        ('nova.tests.unit.virt.libvirt.test_driver.T.test_snapshot', True),
+        ('nova.tests.unit.virt.libvirt.test_driver.T.test_Snapshot', True),
+        ('nova.tests.unit.virt.libvirt.test_driver.T.test_reboot', False),
+    )
+    @ddt.unpack
+    def test_regexes_select_the_right_ids(self, test_id, selected):
+        regexes = target.selection_regexes([
+            ('nova.tests.unit.image.test_glance', None),
+            ('nova.tests.unit.virt.libvirt.test_driver', '[Ss]napshot')])
+        self.assertEqual(selected,
+                         any(re.search(r, test_id) for r in regexes))
