@@ -2,6 +2,8 @@
 
 import doctest
 
+from patchseries.fakeglance import recorder
+from patchseries import glance_identity
 from patchseries import pq
 from patchseries import sdist
 from patchseries import series
@@ -10,7 +12,8 @@ from patchseries import tree
 from patchseries import venv
 from patchseries import verify
 
-MODULES = (pq, sdist, series, target, tree, venv, verify)
+MODULES = (glance_identity, pq, recorder, sdist, series, target, tree, venv,
+           verify)
 
 
 def load_tests(loader, tests, pattern):

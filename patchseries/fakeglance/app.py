@@ -1,0 +1,426 @@
+"""The fake's WSGI application: Glance v2 routes, request -> response.
+
+What it simplifies, on purpose:
+- Visibility: an image is visible to its owner, to admins, and to all
+  when ``public`` or ``community``; image members are not modelled, so a
+  ``shared`` image is visible to its owner only.
+- Policy: admin means the ``admin`` role (or no token at all, as Glance's
+  unauthenticated context); ``copy-image`` needs admin, as Glance's
+  default policy says.
+- Import methods: only ``copy-image``; the copy runs in a thread.
+"""
+
+import http
+import json
+import re
+import threading
+import urllib.parse
+import uuid
+
+from patchseries.fakeglance import errors
+from patchseries.fakeglance import store as store_mod
+from patchseries import glance_identity
+
+BASE_REF_HEADER = 'x-openstack-base-image-ref'
+STORE_HEADER = 'x-image-meta-store'
+
+_ROUTES = (
+    ('GET', r'^/?$', 'versions'),
+    ('GET', r'^/versions/?$', 'versions'),
+    ('GET', r'^/v2/schemas/image$', 'schema'),
+    ('GET', r'^/v2/schemas/images$', 'schema'),
+    ('POST', r'^/v2/images$', 'create'),
+    ('GET', r'^/v2/images$', 'list'),
+    ('GET', r'^/v2/images/(?P<image_id>[^/]+)$', 'show'),
+    ('PATCH', r'^/v2/images/(?P<image_id>[^/]+)$', 'update'),
+    ('DELETE', r'^/v2/images/(?P<image_id>[^/]+)$', 'delete'),
+    ('PUT', r'^/v2/images/(?P<image_id>[^/]+)/file$', 'upload'),
+    ('GET', r'^/v2/images/(?P<image_id>[^/]+)/file$', 'download'),
+    ('GET', r'^/v2/info/stores$', 'stores'),
+    ('POST', r'^/v2/images/(?P<image_id>[^/]+)/import$', 'import'),
+)
+
+_UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+                      r'[0-9a-f]{12}$')
+
+
+def image_schema():
+    """A schema close enough to Glance's for glanceclient's models."""
+    nullable_string = {'type': ['null', 'string']}
+    properties = {
+        'id': {'type': 'string'},
+        'name': {'type': ['null', 'string'], 'maxLength': 255},
+        'status': {'type': 'string'},
+        'visibility': {'type': 'string', 'enum': [
+            'community', 'public', 'private', 'shared']},
+        'protected': {'type': 'boolean'},
+        'os_hidden': {'type': 'boolean'},
+        'checksum': nullable_string,
+        'os_hash_algo': nullable_string,
+        'os_hash_value': nullable_string,
+        'owner': nullable_string,
+        'size': {'type': ['null', 'integer']},
+        'virtual_size': {'type': ['null', 'integer']},
+        'container_format': nullable_string,
+        'disk_format': nullable_string,
+        'created_at': {'type': 'string'},
+        'updated_at': {'type': 'string'},
+        'tags': {'type': 'array', 'items': {'type': 'string'}},
+        'min_ram': {'type': 'integer'},
+        'min_disk': {'type': 'integer'},
+        'stores': {'type': 'string'},
+        'locations': {'type': 'array'},
+        'direct_url': {'type': 'string'},
+        'self': {'type': 'string'},
+        'file': {'type': 'string'},
+        'schema': {'type': 'string'},
+    }
+    return {'name': 'image', 'properties': properties,
+            'additionalProperties': {'type': 'string'},
+            'links': [{'rel': 'self', 'href': '{self}'},
+                      {'rel': 'enclosure', 'href': '{file}'},
+                      {'rel': 'describedby', 'href': '{schema}'}]}
+
+
+class Request(object):
+    def __init__(self, environ):
+        self.environ = environ
+        self.method = environ['REQUEST_METHOD']
+        self.path = environ.get('PATH_INFO', '/')
+        self.query = dict(urllib.parse.parse_qsl(
+            environ.get('QUERY_STRING', '')))
+        self.headers = dict(
+            (k[5:].replace('_', '-').lower(), v)
+            for k, v in environ.items() if k.startswith('HTTP_'))
+        if environ.get('CONTENT_TYPE'):
+            self.headers['content-type'] = environ['CONTENT_TYPE']
+        if environ.get('CONTENT_LENGTH'):
+            self.headers['content-length'] = environ['CONTENT_LENGTH']
+        self.body_stream = environ['wsgi.input']
+        # NOTE: like Glance without keystone, a token that carries no
+        # identity of ours (keystoneauth's noauth sends "notused") makes
+        # the request an admin without a project.
+        self.identity = glance_identity.parse_token(
+            self.headers.get('x-auth-token'))
+        self.project = self.identity and self.identity['project']
+        self.is_admin = (self.identity is None or
+                         'admin' in self.identity['roles'])
+
+    def json(self):
+        length = int(self.headers.get('content-length') or 0)
+        raw = self.body_stream.read(length) if length else b''
+        try:
+            return json.loads(raw or b'null')
+        except ValueError:
+            raise errors.BadRequest('the body is not JSON')
+
+
+class FakeGlance(object):
+    """The WSGI application.
+
+    :param images: the :class:`store.ImageStore`.
+    :param recorder: a :class:`recorder.Recorder`.
+    :param faults: a :class:`faults.Faults`.
+    :param base_image_ref_support: False answers like Glance 33.0.0,
+        which ignores the base image ref and accepts reserved stores.
+    :param colocation: copy into the base image's other stores after a
+        base-ref upload (Glance's ``base_image_colocation``).
+    """
+
+    def __init__(self, images, recorder, faults, base_image_ref_support=True,
+                 colocation=True):
+        self.images = images
+        self.recorder = recorder
+        self.faults = faults
+        self.base_image_ref_support = base_image_ref_support
+        self.colocation = colocation
+        self.copy_failures = set()
+        self._copies = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.recorder.record(request.method, request.path, request.query,
+                             request.headers)
+        kind, params = self._route(request)
+        fault = self.faults.take(kind or 'any')
+        if fault:
+            self.faults.wait(fault)
+            if fault.status:
+                return self._error(start_response, errors.HTTPError(
+                    'injected %s' % fault.name), fault.status)
+        try:
+            if kind is None:
+                raise errors.NotFound('no route for %s %s'
+                                      % (request.method, request.path))
+            handler = getattr(self, '_do_%s' % kind)
+            return handler(request, start_response, **params)
+        except errors.HTTPError as exc:
+            return self._error(start_response, exc, exc.status)
+
+    # Plumbing ------------------------------------------------------------
+
+    @staticmethod
+    def _route(request):
+        for method, pattern, kind in _ROUTES:
+            match = re.match(pattern, request.path)
+            if match and method == request.method:
+                return kind, match.groupdict()
+        return None, {}
+
+    @staticmethod
+    def _respond(start_response, status, body=None, headers=()):
+        reasons = {200: 'OK', 201: 'Created', 202: 'Accepted',
+                   204: 'No Content', 300: 'Multiple Choices'}
+        payload = b'' if body is None else json.dumps(body).encode('utf-8')
+        all_headers = [('Content-Length', str(len(payload))),
+                       ('x-openstack-request-id',
+                        'req-%s' % uuid.uuid4())] + list(headers)
+        if body is not None:
+            all_headers.append(('Content-Type', 'application/json'))
+        start_response('%d %s' % (status, reasons.get(status, '')),
+                       all_headers)
+        return [payload]
+
+    def _error(self, start_response, exc, status):
+        # Glance's errors are webob's plain-text pages.
+        title = '%d %s' % (status, http.HTTPStatus(status).phrase)
+        body = ('%s\n\n%s\n\n   ' % (title, exc.message)).encode('utf-8')
+        start_response(title, [('Content-Type', 'text/plain; charset=UTF-8'),
+                               ('Content-Length', str(len(body)))])
+        return [body]
+
+    def _visible(self, request, record):
+        return (request.is_admin or record['owner'] == request.project or
+                record['visibility'] in ('public', 'community'))
+
+    def _find(self, request, image_id):
+        record = self.images.get(image_id)
+        if record is None or not self._visible(request, record):
+            raise errors.NotFound('No image found with ID %s' % image_id)
+        return record
+
+    def _view(self, record):
+        view = dict((k, v) for k, v in record.items() if k != 'locations')
+        view['locations'] = [dict(loc) for loc in record['locations']]
+        stores = [loc['metadata']['store'] for loc in record['locations']]
+        if stores:
+            view['stores'] = ','.join(stores)
+        view['self'] = '/v2/images/%s' % record['id']
+        view['file'] = '/v2/images/%s/file' % record['id']
+        view['schema'] = '/v2/schemas/image'
+        return view
+
+    # Handlers ------------------------------------------------------------
+
+    def _do_versions(self, request, start_response):
+        host = request.headers.get('host', 'localhost')
+        return self._respond(start_response, 300, {'versions': [{
+            'id': 'v2.17', 'status': 'CURRENT',
+            'links': [{'rel': 'self', 'href': 'http://%s/v2/' % host}]}]})
+
+    def _do_schema(self, request, start_response):
+        schema = image_schema()
+        if request.path.endswith('/images'):
+            schema = {'name': 'images', 'properties': {
+                'images': {'type': 'array', 'items': schema}}}
+        return self._respond(start_response, 200, schema)
+
+    def _do_create(self, request, start_response):
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise errors.BadRequest('the body must be a JSON object')
+        for key in store_mod.READ_ONLY:
+            if key in body and key != 'id':
+                raise errors.Forbidden("Attribute '%s' is read-only." % key)
+        owner = request.project
+        record = self.images.create(dict(body), owner)
+        return self._respond(start_response, 201, self._view(record),
+                             [('Location', '/v2/images/%s' % record['id'])])
+
+    def _do_list(self, request, start_response):
+        records = [r for r in self.images.list()
+                   if self._visible(request, r) and
+                   all(str(r.get(k)) == v for k, v in request.query.items()
+                       if k in ('name', 'status', 'owner', 'visibility'))]
+        return self._respond(start_response, 200, {
+            'images': [self._view(r) for r in records],
+            'first': '/v2/images', 'schema': '/v2/schemas/images'})
+
+    def _do_show(self, request, start_response, image_id):
+        return self._respond(start_response, 200,
+                             self._view(self._find(request, image_id)))
+
+    def _do_update(self, request, start_response, image_id):
+        record = self._find(request, image_id)
+        if not (request.is_admin or record['owner'] == request.project):
+            raise errors.Forbidden('You are not permitted to modify '
+                                   'this image.')
+        if 'json-patch' not in request.headers.get('content-type', ''):
+            raise errors.UnsupportedMediaType('use a JSON patch')
+        changes, removals = {}, []
+        for op in request.json() or []:
+            name = op.get('path', '').lstrip('/')
+            if '/' in name or not name:
+                raise errors.BadRequest('unsupported path %r' % op.get('path'))
+            if name in store_mod.READ_ONLY:
+                raise errors.Forbidden("Attribute '%s' is read-only." % name)
+            if op.get('op') in ('add', 'replace'):
+                changes[name] = op.get('value')
+            elif op.get('op') == 'remove':
+                removals.append(name)
+            else:
+                raise errors.BadRequest('unsupported op %r' % op.get('op'))
+        record = self.images.update(image_id, changes, removals)
+        return self._respond(start_response, 200, self._view(record))
+
+    def _do_delete(self, request, start_response, image_id):
+        record = self._find(request, image_id)
+        if not (request.is_admin or record['owner'] == request.project):
+            raise errors.Forbidden('You are not permitted to delete '
+                                   'this image.')
+        if record['protected']:
+            raise errors.Forbidden('Image %s is protected' % image_id)
+        self.images.delete(image_id)
+        return self._respond(start_response, 204)
+
+    def _do_stores(self, request, start_response):
+        return self._respond(start_response, 200, self.images.info_stores())
+
+    def _do_download(self, request, start_response, image_id):
+        record = self._find(request, image_id)
+        if not record['locations']:
+            return self._respond(start_response, 204)
+        start_response('200 OK', [
+            ('Content-Type', 'application/octet-stream'),
+            ('Content-Length', str(record['size'])),
+            ('Content-MD5', record['checksum'])])
+        return self.images.read(image_id)
+
+    def _do_upload(self, request, start_response, image_id):
+        record = self._find(request, image_id)
+        if not (request.is_admin or record['owner'] == request.project):
+            raise errors.Forbidden('You are not permitted to upload data '
+                                   'for this image.')
+        if record['status'] != 'queued':
+            raise errors.Conflict('Image status transition from %s to '
+                                  'saving is not allowed'
+                                  % record['status'])
+        store_id, base = self.choose_store(request)
+        self.images.write(image_id, request.body_stream, store_id)
+        if base is not None and self.colocation:
+            self._colocate(image_id, store_id, base)
+        return self._respond(start_response, 204)
+
+    def _do_import(self, request, start_response, image_id):
+        record = self._find(request, image_id)
+        body = request.json() or {}
+        method = (body.get('method') or {}).get('name')
+        if method != 'copy-image':
+            raise errors.BadRequest('the fake imports with copy-image only')
+        if not request.is_admin:
+            raise errors.Forbidden('copy-image is allowed to admins only')
+        if record['status'] != 'active':
+            raise errors.Conflict('Image needs to be in active state to '
+                                  'copy it')
+        have = set(loc['metadata']['store'] for loc in record['locations'])
+        if body.get('all_stores'):
+            targets = [s for s in self.images.stores
+                       if self.images.writable(s) and s not in have]
+        else:
+            targets = list(body.get('stores') or [])
+            for store_id in targets:
+                if store_id not in self.images.stores:
+                    raise errors.BadRequest('Unknown store %s' % store_id)
+        self._start_copies(image_id, targets)
+        return self._respond(start_response, 202)
+
+    # Store choice --------------------------------------------------------
+
+    def choose_store(self, request):
+        """The upload's store, and the base image that placed it, if any.
+
+        The order of the patched Glance: the store header, then the base
+        image ref, then the default store.
+        """
+        store_id = request.headers.get(STORE_HEADER)
+        if store_id:
+            if (store_id.startswith(store_mod.RESERVED_PREFIX) and
+                    self.base_image_ref_support):
+                raise errors.BadRequest('Store %s is reserved for Glance'
+                                        % store_id)
+            if store_id not in self.images.stores:
+                raise errors.BadRequest('Unknown backend %s' % store_id)
+            return store_id, None
+        if self.base_image_ref_support:
+            base = self._usable_base(request,
+                                     request.headers.get(BASE_REF_HEADER))
+            if base is not None:
+                for location in base['locations']:
+                    if self.images.writable(location['metadata']['store']):
+                        return location['metadata']['store'], base
+        return self.images.default, None
+
+    def _usable_base(self, request, ref):
+        """The base image record, or None for every kind of unusable ref.
+
+        An image the requester may not see is treated exactly like one
+        that does not exist.
+        """
+        if not ref or not _UUID_RE.match(ref.strip().lower()):
+            return None
+        record = self.images.get(ref.strip().lower())
+        if (record is None or not self._visible(request, record) or
+                record['status'] != 'active'):
+            return None
+        return record
+
+    # Copies --------------------------------------------------------------
+
+    def _colocate(self, image_id, store_id, base):
+        targets = []
+        for location in base['locations']:
+            candidate = location['metadata']['store']
+            if (candidate != store_id and candidate not in targets and
+                    self.images.writable(candidate)):
+                targets.append(candidate)
+        self._start_copies(image_id, targets)
+
+    def _start_copies(self, image_id, targets):
+        if not targets:
+            return
+        self.images.update(image_id, {
+            'os_glance_importing_to_stores': ','.join(targets),
+            'os_glance_failed_import': ''})
+        thread = threading.Thread(target=self._copy, args=(image_id, targets),
+                                  daemon=True)
+        self._copies.append(thread)
+        thread.start()
+
+    def _copy(self, image_id, targets):
+        for store_id in targets:
+            failed = store_id in self.copy_failures
+            if not failed:
+                try:
+                    self.images.copy_to(image_id, store_id)
+                except (OSError, KeyError):
+                    failed = True
+            with self.images.lock:
+                record = self.images.get(image_id)
+                if record is None:
+                    return
+                pending = [s for s in record.get(
+                    'os_glance_importing_to_stores', '').split(',')
+                    if s and s != store_id]
+                changes = {'os_glance_importing_to_stores': ','.join(pending)}
+                if failed:
+                    done = [s for s in record.get(
+                        'os_glance_failed_import', '').split(',') if s]
+                    changes['os_glance_failed_import'] = ','.join(
+                        done + [store_id])
+                self.images.update(image_id, changes)
+
+    def wait_for_copies(self, timeout=30.0):
+        """Join the copy threads; True when all of them ended."""
+        for thread in list(self._copies):
+            thread.join(timeout)
+        return not any(t.is_alive() for t in self._copies)

@@ -1,0 +1,200 @@
+"""Images and their data, kept the way Glance keeps them.
+
+Every store is a folder; an image's data lives in one file per store it
+is in, and its ``locations`` list each of them with ``metadata.store``,
+as a multi-store Glance shows them. Checksums are computed while the data
+streams in, one chunk at a time, so an image of any size costs a chunk of
+memory.
+"""
+
+import copy
+import datetime
+import hashlib
+import os
+import threading
+import uuid
+
+from patchseries.fakeglance import errors
+
+CHUNK = 64 * 1024
+RESERVED_PREFIX = 'os_glance_'
+RESERVED_STORES = ('os_glance_staging_store', 'os_glance_tasks_store')
+
+# Glance fills these on create; clients (nova) rely on them being there.
+DEFAULTS = {
+    'name': None, 'disk_format': None, 'container_format': None,
+    'visibility': 'shared', 'size': None, 'virtual_size': None,
+    'status': 'queued', 'checksum': None, 'protected': False,
+    'min_ram': 0, 'min_disk': 0, 'os_hidden': False, 'os_hash_algo': None,
+    'os_hash_value': None, 'tags': [],
+}
+READ_ONLY = ('id', 'status', 'size', 'virtual_size', 'checksum', 'owner',
+             'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at',
+             'stores', 'locations', 'file', 'self', 'schema', 'direct_url')
+
+
+class Store(object):
+    def __init__(self, store_id, path, read_only=False, description=None):
+        self.id = store_id
+        self.path = path
+        self.read_only = read_only
+        self.description = description
+        os.makedirs(path, exist_ok=True)
+
+    @property
+    def reserved(self):
+        return self.id.startswith(RESERVED_PREFIX)
+
+    def file_for(self, image_id):
+        return os.path.join(self.path, image_id)
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(
+        '%Y-%m-%dT%H:%M:%SZ')
+
+
+class ImageStore(object):
+    """Image records and data for the fake.
+
+    :param root: the folder holding one sub-folder per store.
+    :param stores: store ids in configuration order, ``(id, read_only)``.
+    :param default: the default store id.
+    """
+
+    def __init__(self, root, stores, default):
+        self.lock = threading.RLock()
+        self.stores = {}
+        for store_id, read_only in stores:
+            self.stores[store_id] = Store(store_id,
+                                          os.path.join(root, store_id),
+                                          read_only=read_only)
+        for store_id in RESERVED_STORES:
+            self.stores[store_id] = Store(store_id,
+                                          os.path.join(root, store_id))
+        if default not in self.stores:
+            raise ValueError('default store %r is not a store' % default)
+        self.default = default
+        self.images = {}
+
+    # Records -------------------------------------------------------------
+
+    def create(self, props, owner):
+        image_id = props.pop('id', None) or str(uuid.uuid4())
+        with self.lock:
+            if image_id in self.images:
+                raise errors.Conflict('image %s already exists' % image_id)
+            record = copy.deepcopy(DEFAULTS)
+            record.update(props)
+            now = _now()
+            record.update({'id': image_id, 'owner': owner,
+                           'created_at': now, 'updated_at': now,
+                           'locations': []})
+            self.images[image_id] = record
+            return copy.deepcopy(record)
+
+    def get(self, image_id):
+        """The record, or None; callers decide who may see it."""
+        with self.lock:
+            record = self.images.get(image_id)
+            return copy.deepcopy(record) if record else None
+
+    def list(self):
+        with self.lock:
+            return [copy.deepcopy(r) for r in self.images.values()]
+
+    def update(self, image_id, changes, removals=()):
+        with self.lock:
+            record = self.images[image_id]
+            record.update(changes)
+            for key in removals:
+                record.pop(key, None)
+            record['updated_at'] = _now()
+            return copy.deepcopy(record)
+
+    def delete(self, image_id):
+        with self.lock:
+            record = self.images.pop(image_id, None)
+        if record:
+            for location in record['locations']:
+                store = self.stores.get(location['metadata']['store'])
+                if store and os.path.exists(store.file_for(image_id)):
+                    os.unlink(store.file_for(image_id))
+        return record
+
+    def add_location(self, image_id, store_id):
+        with self.lock:
+            record = self.images[image_id]
+            record['locations'].append({
+                'url': 'file://' + self.stores[store_id].file_for(image_id),
+                'metadata': {'store': store_id}})
+            record['updated_at'] = _now()
+
+    # Data ----------------------------------------------------------------
+
+    def write(self, image_id, stream, store_id):
+        """Stream ``stream`` into ``store_id``; the image becomes active.
+
+        :returns: the updated record.
+        """
+        store = self.stores[store_id]
+        path = store.file_for(image_id)
+        md5 = hashlib.md5(usedforsecurity=False)
+        sha512 = hashlib.sha512()
+        size = 0
+        with open(path + '.part', 'wb') as out:
+            for chunk in iter(lambda: stream.read(CHUNK), b''):
+                md5.update(chunk)
+                sha512.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        os.replace(path + '.part', path)
+        with self.lock:
+            self.add_location(image_id, store_id)
+            return self.update(image_id, {
+                'status': 'active', 'size': size,
+                'checksum': md5.hexdigest(), 'os_hash_algo': 'sha512',
+                'os_hash_value': sha512.hexdigest()})
+
+    def read(self, image_id):
+        """Yield the image's data from its first location."""
+        record = self.get(image_id)
+        store = self.stores[record['locations'][0]['metadata']['store']]
+        with open(store.file_for(image_id), 'rb') as f:
+            for chunk in iter(lambda: f.read(CHUNK), b''):
+                yield chunk
+
+    def copy_to(self, image_id, store_id):
+        """Copy the image's data into another store, chunk by chunk."""
+        record = self.get(image_id)
+        source = self.stores[record['locations'][0]['metadata']['store']]
+        target = self.stores[store_id]
+        with open(source.file_for(image_id), 'rb') as src, \
+                open(target.file_for(image_id) + '.part', 'wb') as dst:
+            for chunk in iter(lambda: src.read(CHUNK), b''):
+                dst.write(chunk)
+        os.replace(target.file_for(image_id) + '.part',
+                   target.file_for(image_id))
+        self.add_location(image_id, store_id)
+
+    # Views ---------------------------------------------------------------
+
+    def writable(self, store_id):
+        store = self.stores.get(store_id)
+        return bool(store) and not store.read_only and not store.reserved
+
+    def info_stores(self):
+        """The ``/v2/info/stores`` body, as Glance words it."""
+        out = []
+        for store in self.stores.values():
+            if store.reserved:
+                continue
+            entry = {'id': store.id}
+            if store.description:
+                entry['description'] = store.description
+            if store.id == self.default:
+                entry['default'] = 'true'
+            if store.read_only:
+                entry['read-only'] = 'true'
+            out.append(entry)
+        return {'stores': out}
