@@ -53,12 +53,21 @@ class IdentityMiddleware(object):
                     'HTTP_X_TENANT_ID', 'HTTP_X_USER_ID', 'HTTP_X_ROLES'):
             environ.pop(key, None)
         identity = parse_token(environ.get('HTTP_X_AUTH_TOKEN'))
+        environ['HTTP_X_IDENTITY_STATUS'] = 'Confirmed'
         if identity:
             environ.update({
-                'HTTP_X_IDENTITY_STATUS': 'Confirmed',
                 'HTTP_X_PROJECT_ID': identity['project'],
                 'HTTP_X_TENANT_ID': identity['project'],
                 'HTTP_X_USER_ID': identity['user'],
                 'HTTP_X_ROLES': ','.join(identity['roles']),
             })
+        else:
+            # As Glance's unauthenticated context: an admin, no project.
+            environ.update({'HTTP_X_USER_ID': 'admin',
+                            'HTTP_X_ROLES': 'admin'})
         return self.app(environ, start_response)
+
+
+def filter_factory(global_conf, **local_conf):
+    """paste.deploy entry point of :class:`IdentityMiddleware`."""
+    return IdentityMiddleware

@@ -1,0 +1,221 @@
+"""Run a real Glance API for end-to-end checks.
+
+The Glance installed in a ``verify`` test environment serves under
+gunicorn (the ``glance-api`` command is gone in Glance 33) on 127.0.0.1,
+with sqlite and file stores under one folder. Its paste pipeline takes
+project, user and roles from our test token
+(:mod:`patchseries.glance_identity`), so multi-project cases run without
+keystone; a request without that token is an admin without a project.
+"""
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from patchseries import exceptions
+from patchseries import glance_identity
+
+LOG = logging.getLogger(__name__)
+
+WRITABLE_STORES = ('store1', 'store2', 'store3')
+
+_PASTE = """\
+[composite:glance-api]
+paste.composite_factory = glance.api:root_app_factory
+/: api
+/healthcheck: healthcheck
+
+[composite:api]
+paste.composite_factory = glance.api:pipeline_factory
+default = versionnegotiation testidentity context rootapp
+
+[composite:rootapp]
+paste.composite_factory = glance.api:root_app_factory
+/: apiversions
+/v2: apiv2app
+
+[app:apiversions]
+paste.app_factory = glance.api.versions:create_resource
+
+[app:apiv2app]
+paste.app_factory = glance.api.v2.router:API.factory
+
+[app:healthcheck]
+paste.app_factory = oslo_middleware:Healthcheck.app_factory
+backends = disable_by_file
+disable_by_file_path = {root}/healthcheck_disable
+
+[filter:versionnegotiation]
+paste.filter_factory = \
+    glance.api.middleware.version_negotiation:VersionNegotiationFilter.factory
+
+[filter:testidentity]
+paste.filter_factory = glance_identity:filter_factory
+
+[filter:context]
+paste.filter_factory = glance.api.middleware.context:ContextMiddleware.factory
+"""
+
+_CONF = """\
+[DEFAULT]
+enabled_backends = {backends}
+enabled_import_methods = [glance-direct,web-download,copy-image]
+worker_self_reference_url = {url}
+base_image_colocation = {colocation}
+log_file = {root}/glance-api.log
+
+[database]
+connection = sqlite:///{root}/glance.sqlite
+
+[glance_store]
+default_backend = {default}
+
+[paste_deploy]
+flavor =
+config_file = {root}/glance-api-paste.ini
+
+[os_glance_staging_store]
+filesystem_store_datadir = {root}/staging
+
+[os_glance_tasks_store]
+filesystem_store_datadir = {root}/tasks
+"""
+
+
+def free_port():
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class RealGlance(object):
+    """A Glance API server from a test environment.
+
+    :param bin_dir: the ``bin`` folder of the environment with Glance and
+        gunicorn.
+    :param root: a folder for config, database, stores and logs.
+    :param stores: file store ids; the first is the default.
+    """
+
+    def __init__(self, bin_dir, root, stores=WRITABLE_STORES,
+                 colocation=True):
+        self.bin_dir = bin_dir
+        self.root = os.path.abspath(root)
+        self.stores = tuple(stores)
+        self.colocation = colocation
+        self.port = None
+        self.url = None
+        self.proc = None
+
+    def _write_config(self):
+        conf_dir = os.path.join(self.root, 'etc')
+        os.makedirs(conf_dir, exist_ok=True)
+        for store in self.stores + ('staging', 'tasks'):
+            os.makedirs(os.path.join(self.root, store), exist_ok=True)
+        text = _CONF.format(
+            backends=', '.join('%s:file' % s for s in self.stores),
+            default=self.stores[0], url=self.url, root=self.root,
+            colocation=self.colocation)
+        for store in self.stores:
+            text += '\n[%s]\nfilesystem_store_datadir = %s\n' % (
+                store, self.store_dir(store))
+        with open(os.path.join(conf_dir, 'glance-api.conf'), 'w') as f:
+            f.write(text)
+        with open(os.path.join(self.root, 'glance-api-paste.ini'), 'w') as f:
+            f.write(_PASTE.format(root=self.root))
+        shutil.copy(glance_identity.__file__,
+                    os.path.join(self.root, 'glance_identity.py'))
+        return conf_dir
+
+    def store_dir(self, store):
+        return os.path.join(self.root, store)
+
+    def _env(self, conf_dir):
+        env = dict(os.environ)
+        env['OS_GLANCE_CONFIG_DIR'] = conf_dir
+        env['PYTHONPATH'] = self.root
+        env.pop('PYTHONDONTWRITEBYTECODE', None)
+        return env
+
+    def start(self, timeout=60.0):
+        """Create the database, start gunicorn, wait until it answers."""
+        self.port = free_port()
+        self.url = 'http://127.0.0.1:%d' % self.port
+        conf_dir = self._write_config()
+        env = self._env(conf_dir)
+        conf = os.path.join(conf_dir, 'glance-api.conf')
+        LOG.info('real glance: creating its database')
+        proc = subprocess.run(
+            [os.path.join(self.bin_dir, 'glance-manage'), '--config-file',
+             conf, 'db_sync'], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+        if proc.returncode:
+            raise exceptions.PatchSeriesError(
+                'glance-manage db_sync failed: %s' % proc.stdout[-2000:])
+        log = open(os.path.join(self.root, 'gunicorn.log'), 'wb')
+        LOG.info('real glance: starting gunicorn on %s', self.url)
+        self.proc = subprocess.Popen(
+            [os.path.join(self.bin_dir, 'gunicorn'), '--bind',
+             '127.0.0.1:%d' % self.port, '--workers', '1', '--threads', '8',
+             '--timeout', '300', '--chdir', self.root,
+             'glance.wsgi.api:application'],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout):
+        deadline = time.monotonic() + timeout
+        last = 'no answer yet'
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.proc = None
+                raise exceptions.PatchSeriesError(
+                    'glance exited while starting; see %s:\n%s'
+                    % (self.log_path, self.log_tail()))
+            try:
+                with urllib.request.urlopen(self.url + '/healthcheck',
+                                            timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+                    last = 'HTTP %d' % resp.status
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        self.stop()
+        raise exceptions.PatchSeriesError(
+            'glance did not answer /healthcheck within %ds (last: %s); '
+            'see %s' % (timeout, last, self.log_path))
+
+    @property
+    def log_path(self):
+        return os.path.join(self.root, 'gunicorn.log')
+
+    def log_tail(self, lines=30):
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return ''.join(f.readlines()[-lines:])
+        except OSError:
+            return ''
+
+    def stop(self, timeout=20.0):
+        """Stop gunicorn by its process group; kill it if it lingers."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout)
+        except ProcessLookupError:
+            pass
+        self.proc = None

@@ -1,0 +1,42 @@
+"""The scenario rows against the fake Glance, patched and as Glance 33."""
+
+import ddt
+
+from patchseries.fakeglance import fixture
+from patchseries import scenarios
+from tests import base
+
+
+@ddt.ddt
+class TestGlanceRowsOnFake(base.TestCase):
+
+    @ddt.data(True, False)
+    def test_every_row_gives_its_expected_answer(self, patched):
+        fake = self.useFixture(fixture.FakeGlanceFixture(
+            base_image_ref_support=patched))
+        results = scenarios.run_rows(
+            scenarios.Glance('fake', fake.url, recorder=fake.recorder))
+        text, failures = scenarios.format_table([('fake', results)],
+                                                patched=patched)
+        self.assertEqual(0, failures, text)
+        self.assertEqual(len(scenarios.GLANCE_ROWS), len(results))
+
+    def test_a_wrong_answer_fails_its_row(self):
+        results = {name: {'answer': 'ok', 'stores': 'store9'}
+                   for name, _p, _u, _f in scenarios.GLANCE_ROWS}
+        text, failures = scenarios.format_table([('fake', results)])
+        self.assertEqual(len(scenarios.GLANCE_ROWS), failures)
+        self.assertIn('FAILED', text)
+
+    def test_base_ref_rows_carry_the_header_on_the_upload_only(self):
+        fake = self.useFixture(fixture.FakeGlanceFixture())
+        glance = scenarios.Glance('fake', fake.url, recorder=fake.recorder)
+        bases = scenarios.Bases(glance)
+        fake.recorder.clear()
+        row = dict((r[0], r[3]) for r in scenarios.GLANCE_ROWS)
+        result = row['base ref -> base stores (co-located)'](glance, bases)
+        self.assertEqual('store2,store3', result['stores'])
+        carrying = [(e['method'], e['path']) for e in fake.recorder.entries()
+                    if scenarios.BASE_REF.lower() in e['headers']]
+        self.assertEqual(1, len(carrying))
+        self.assertEqual('PUT', carrying[0][0])
