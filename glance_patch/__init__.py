@@ -42,3 +42,9 @@ TESTS = (
     ('glance.tests.functional.v2.test_multi_store_images', None),
     ('glance.tests.functional.v2.test_discovery', None),
 )
+
+# The series adds tests for glance.api.common.start_image_import, which
+# the selection above does not cover.
+SERIES_TESTS = (
+    ('glance.tests.unit.api.test_common', None),
+)
