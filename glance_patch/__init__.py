@@ -16,7 +16,9 @@ RELEASES = {
 }
 
 EXTRAS = ()
-EXTRA_PACKAGES = ()
+# The scenario table serves this Glance under gunicorn: Glance 33 has no
+# glance-api command any more.
+EXTRA_PACKAGES = ('gunicorn',)
 
 # The environment of glance's [testenv]; see the NOTE(hemanthm) there on
 # why oslo.db needs a file-based admin connection that is never created.

@@ -146,6 +146,12 @@ class RealGlance(object):
 
     def start(self, timeout=60.0):
         """Create the database, start gunicorn, wait until it answers."""
+        for command in ('glance-manage', 'gunicorn'):
+            if not os.path.exists(os.path.join(self.bin_dir, command)):
+                raise exceptions.PatchSeriesError(
+                    'the Glance environment %s has no %s; it is one of '
+                    'glance_patch EXTRA_PACKAGES, rebuild the environment '
+                    'with verify --fresh' % (self.bin_dir, command))
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d' % self.port
         conf_dir = self._write_config()
@@ -161,9 +167,15 @@ class RealGlance(object):
                 'glance-manage db_sync failed: %s' % proc.stdout[-2000:])
         log = open(os.path.join(self.root, 'gunicorn.log'), 'wb')
         LOG.info('real glance: starting gunicorn on %s', self.url)
+        # NOTE: one request at a time. Glance's image updates read and then
+        # write in one transaction, which sqlite refuses ("database is
+        # locked") instead of waiting while another request writes. The
+        # races our scenarios look for are on the client side, which stays
+        # concurrent; Glance's own task threads (copies) still run beside
+        # the request.
         self.proc = subprocess.Popen(
             [os.path.join(self.bin_dir, 'gunicorn'), '--bind',
-             '127.0.0.1:%d' % self.port, '--workers', '1', '--threads', '8',
+             '127.0.0.1:%d' % self.port, '--workers', '1', '--threads', '1',
              '--timeout', '300', '--chdir', self.root,
              'glance.wsgi.api:application'],
             env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -15,6 +15,7 @@ import time
 from patchseries import exceptions
 from patchseries import pq
 from patchseries import series as series_mod
+from patchseries import table as table_mod
 from patchseries import target as target_mod
 from patchseries import testrun
 from patchseries import tree as tree_mod
@@ -36,6 +37,7 @@ class ProjectReport(object):
         self.steps = {}
         self.notes = []
         self.error = None
+        self.side = None
         self.started = time.monotonic()
         self.seconds = 0.0
 
@@ -136,6 +138,7 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps):
         env.ensure(fresh=fresh)
         env.install_tree()
     report.notes.extend(env.notes)
+    report.side = table_mod.Side(release, tree_path, env.bin_dir, False)
     regexes = target_mod.selection_regexes(target.tests)
     with _Step(report, 'unpatched'):
         report.unpatched = testrun.run_selection(
@@ -148,6 +151,7 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps):
         return
     with _Step(report, 'apply'):
         report.patches = pq.apply_series(repo, series)
+        report.side.patched = True
         env.install_tree()
     regexes += target_mod.selection_regexes(target.series_tests)
     with _Step(report, 'patched'):
@@ -242,11 +246,34 @@ def verify_cmd(args):
                               install_system_deps=args.install_system_deps)
                for project in projects]
     print(format_report(reports))
+    table = None
+    if not args.no_table:
+        table = run_scenario_table(reports, args.cache_dir)
+        print('\n== scenario table: where each upload lands ==\n')
+        print(table['text'])
+        for line in table['skipped']:
+            print('  skipped: %s' % line)
+        print('\nscenario rows: %d run, %d failed'
+              % (table['rows'], table['failed']))
     if args.report:
         with open(args.report, 'w') as f:
-            json.dump([r.as_dict() for r in reports], f, indent=2,
-                      sort_keys=True)
-    return 0 if all(r.ok for r in reports) else 1
+            json.dump({'projects': [r.as_dict() for r in reports],
+                       'scenarios': table}, f, indent=2, sort_keys=True)
+    ok = all(r.ok for r in reports) and not (table and table['failed'])
+    return 0 if ok else 1
+
+
+def run_scenario_table(reports, cache_dir):
+    """The scenario table over the projects that verified cleanly."""
+    sides = dict((r.project, r.side) for r in reports
+                 if r.side is not None and r.error is None)
+    start = time.monotonic()
+    text, failed, skipped = table_mod.run_table(sides, cache_dir)
+    rows = sum(1 for line in text.splitlines()
+               if line.rstrip().endswith((' ok', ' FAILED')))
+    return {'text': text, 'failed': failed, 'rows': rows,
+            'skipped': skipped,
+            'seconds': round(time.monotonic() - start, 1)}
 
 
 def add_parser(subparsers, common):
@@ -260,6 +287,9 @@ def add_parser(subparsers, common):
                         help='rebuild the test environments')
     parser.add_argument('--report', metavar='FILE',
                         help='also write the results as JSON')
+    parser.add_argument(
+        '--no-table', action='store_true',
+        help='skip the scenario table (fake and real Glance) at the end')
     parser.add_argument(
         '--install-system-deps', action='store_true',
         help='install missing Debian packages the tests need (as root, '

@@ -5,6 +5,7 @@ import doctest
 from patchseries.fakeglance import recorder
 from patchseries import glance_identity
 from patchseries import pq
+from patchseries import scenarios
 from patchseries import sdist
 from patchseries import series
 from patchseries import target
@@ -12,8 +13,8 @@ from patchseries import tree
 from patchseries import venv
 from patchseries import verify
 
-MODULES = (glance_identity, pq, recorder, sdist, series, target, tree, venv,
-           verify)
+MODULES = (glance_identity, pq, recorder, scenarios, sdist, series, target,
+           tree, venv, verify)
 
 
 def load_tests(loader, tests, pattern):

@@ -17,14 +17,15 @@ class TestGlanceRowsOnFake(base.TestCase):
         results = scenarios.run_rows(
             scenarios.Glance('fake', fake.url, recorder=fake.recorder))
         text, failures = scenarios.format_table([('fake', results)],
-                                                patched=patched)
+                                                {'glance': patched})
         self.assertEqual(0, failures, text)
         self.assertEqual(len(scenarios.GLANCE_ROWS), len(results))
 
     def test_a_wrong_answer_fails_its_row(self):
-        results = {name: {'answer': 'ok', 'stores': 'store9'}
-                   for name, _p, _u, _f in scenarios.GLANCE_ROWS}
-        text, failures = scenarios.format_table([('fake', results)])
+        results = {row.name: {'outcome': 'store9'}
+                   for row in scenarios.GLANCE_ROWS}
+        text, failures = scenarios.format_table([('fake', results)],
+                                                {'glance': True})
         self.assertEqual(len(scenarios.GLANCE_ROWS), failures)
         self.assertIn('FAILED', text)
 
@@ -33,9 +34,10 @@ class TestGlanceRowsOnFake(base.TestCase):
         glance = scenarios.Glance('fake', fake.url, recorder=fake.recorder)
         bases = scenarios.Bases(glance)
         fake.recorder.clear()
-        row = dict((r[0], r[3]) for r in scenarios.GLANCE_ROWS)
-        result = row['base ref -> base stores (co-located)'](glance, bases)
-        self.assertEqual('store2,store3', result['stores'])
+        row = dict((r.name, r.run) for r in scenarios.GLANCE_ROWS)
+        run = row['base ref -> base stores (co-located)']
+        result = run(glance, bases, None)
+        self.assertEqual('store2,store3', result['outcome'])
         carrying = [(e['method'], e['path']) for e in fake.recorder.entries()
                     if scenarios.BASE_REF.lower() in e['headers']]
         self.assertEqual(1, len(carrying))

@@ -120,13 +120,31 @@ class TestVerifyCommand(VerifyTestCase):
         report_path = os.path.join(self.tmp, 'report.json')
         with mock.patch.object(verify.target_mod, 'PROJECTS', ('toy',)):
             code = main.main(['verify', '--cache-dir', self.cache,
-                              '--report', report_path, 'toy'])
+                              '--report', report_path, '--no-table', 'toy'])
         self.assertEqual(0, code)
         with open(report_path) as f:
             data = json.load(f)
-        self.assertEqual('toy', data[0]['project'])
-        self.assertEqual(2, data[0]['unpatched']['passed'])
-        self.assertTrue(data[0]['ok'])
+        self.assertIsNone(data['scenarios'])
+        project = data['projects'][0]
+        self.assertEqual('toy', project['project'])
+        self.assertEqual(2, project['unpatched']['passed'])
+        self.assertTrue(project['ok'])
+
+    def test_failed_scenario_row_fails_verify(self):
+        self.results(ALL_PASS)
+        table = self.useFixture(base_fixture(verify.table_mod, 'run_table'))
+        table.mock.return_value = ('row  x  ok\nrow  y  FAILED', 1, [])
+        report_path = os.path.join(self.tmp, 'report.json')
+        with mock.patch.object(verify.target_mod, 'PROJECTS', ('toy',)):
+            code = main.main(['verify', '--cache-dir', self.cache,
+                              '--report', report_path, 'toy'])
+        self.assertEqual(1, code)
+        sides = table.mock.call_args[0][0]
+        self.assertEqual(['toy'], list(sides))
+        self.assertFalse(sides['toy'].patched)
+        with open(report_path) as f:
+            scenarios = json.load(f)['scenarios']
+        self.assertEqual((2, 1), (scenarios['rows'], scenarios['failed']))
 
     def test_unknown_project_exits_2(self):
         code = main.main(['verify', '--cache-dir', self.cache, 'keystone'])

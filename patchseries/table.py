@@ -1,0 +1,120 @@
+"""The scenario table as ``verify`` ends with it.
+
+It runs the rows of :mod:`patchseries.scenarios` with the Nova and Cinder
+client code of the trees ``verify`` built, against the fake Glance and
+against the real Glance of the glance tree, twice: on the upstream
+trees ("before") and with every series applied ("after"). Expectations
+follow from which series are applied, so a row is green when the code
+does what its state promises; a fake that answers differently from the
+real Glance turns the row red.
+"""
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+
+from patchseries.fakeglance import fixture as fake_fixture
+from patchseries import git
+from patchseries import realglance
+from patchseries import scenarios
+from patchseries import tree as tree_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class Side(object):
+    """What the table knows of one verified project."""
+
+    def __init__(self, release, tree_path, bin_dir, patched):
+        self.release = release
+        self.tree_path = tree_path
+        self.bin_dir = bin_dir
+        self.patched = patched
+
+    @property
+    def python(self):
+        return os.path.join(self.bin_dir, 'python')
+
+
+@contextlib.contextmanager
+def upstream_checkout(sides):
+    """Check every patched tree out at its upstream branch, then back."""
+    moved = []
+    try:
+        for side in sides.values():
+            if side.patched:
+                repo = git.Repo(side.tree_path)
+                branch = repo.branch()
+                repo.run('checkout', '--quiet',
+                         tree_mod.upstream_branch(side.release.label))
+                moved.append((repo, branch))
+        yield
+    finally:
+        for repo, branch in moved:
+            repo.run('checkout', '--quiet', branch)
+
+
+def _columns(state, rows, envs, glance_side, work_dir):
+    columns = []
+    fake = fake_fixture.FakeGlanceFixture(
+        base_image_ref_support=state.get('glance', False))
+    fake.setUp()
+    try:
+        columns.append(('fake', scenarios.run_rows(
+            scenarios.Glance('fake', fake.url, recorder=fake.recorder),
+            rows, envs)))
+    finally:
+        fake.cleanUp()
+    if glance_side is not None:
+        root = tempfile.mkdtemp(prefix='realglance-', dir=work_dir)
+        server = realglance.RealGlance(glance_side.bin_dir, root)
+        try:
+            server.start()
+            columns.append(('real', scenarios.run_rows(
+                scenarios.Glance('real', server.url), rows, envs)))
+        finally:
+            server.stop()
+            shutil.rmtree(root, ignore_errors=True)
+    return columns
+
+
+def run_table(sides, work_dir):
+    """Run the table before and after the series.
+
+    :param sides: ``{project: Side}`` of the projects verified.
+    :returns: ``(text, failed rows, skipped rows)``.
+    """
+    envs = dict((name, side.python) for name, side in sides.items())
+    rows = list(scenarios.GLANCE_ROWS)
+    skipped = []
+    for row in scenarios.CLIENT_ROWS:
+        missing = [p for p in row.needs if p not in sides]
+        if missing:
+            skipped.append('%s (not run: %s was not verified)'
+                           % (row.name, ', '.join(missing)))
+        else:
+            rows.append(row)
+    glance_side = sides.get('glance')
+    if glance_side is None:
+        skipped.append('real Glance column (not run: glance was not '
+                       'verified)')
+    texts, failures = [], 0
+    phases = (('before: upstream releases', False),
+              ('after: series applied', True))
+    for title, applied in phases:
+        state = dict((name, applied and side.patched)
+                     for name, side in sides.items())
+        LOG.info('scenario table, %s ...', title)
+        if applied:
+            columns = _columns(state, rows, envs, glance_side, work_dir)
+        else:
+            with upstream_checkout(sides):
+                columns = _columns(state, rows, envs, glance_side, work_dir)
+        text, failed = scenarios.format_table(columns, state, rows)
+        texts.append('-- %s (%s)\n%s' % (
+            title, ', '.join('%s %s' % (n, 'patched' if s else 'upstream')
+                             for n, s in sorted(state.items())), text))
+        failures += failed
+    return '\n\n'.join(texts), failures, skipped

@@ -1,0 +1,80 @@
+import os
+import sys
+
+from patchseries import clients
+from patchseries import exceptions
+from patchseries import realglance
+from patchseries import scenarios
+from patchseries import table
+from tests import base
+from tests.unit import test_tree
+
+
+class TestUpstreamCheckout(test_tree.TreeTestCase):
+
+    def test_patched_tree_is_upstream_inside_and_restored_after(self):
+        repo = self.make_tree()
+        base.commit_change(repo, 'toy/core.py', 'def answer():\n    pass\n',
+                           'Change the answer', 'I' + 'c' * 40)
+        patched_head = repo.head()
+        side = table.Side(self.release, repo.path, '/nonexistent', True)
+        with table.upstream_checkout({'toy': side}):
+            self.assertEqual(repo.out('rev-parse', 'upstream/toy-1.0'),
+                             repo.head())
+        self.assertEqual(patched_head, repo.head())
+        self.assertEqual('patch-queue/toy-1.0', repo.branch())
+
+    def test_unpatched_tree_is_not_touched(self):
+        repo = self.make_tree()
+        side = table.Side(self.release, repo.path, '/nonexistent', False)
+        with table.upstream_checkout({'toy': side}):
+            self.assertEqual('patch-queue/toy-1.0', repo.branch())
+
+
+class TestRunTable(base.TestCase):
+
+    def test_without_projects_runs_glance_rows_on_fake_and_says_so(self):
+        text, failures, skipped = table.run_table({}, self.tmp)
+        self.assertEqual(0, failures, text)
+        self.assertIn('-- before: upstream releases', text)
+        self.assertIn('-- after: series applied', text)
+        self.assertEqual(len(scenarios.CLIENT_ROWS) + 1, len(skipped))
+        self.assertIn('real Glance column (not run: glance was not '
+                      'verified)', skipped)
+
+
+class TestRunClient(base.TestCase):
+
+    def test_garbage_output_is_an_error_with_stderr(self):
+        script = os.path.join(self.tmp, 'python')
+        with open(script, 'w') as f:
+            f.write('#!/bin/sh\necho not json; echo boom >&2; exit 3\n')
+        os.chmod(script, 0o755)
+        answer = clients.run_client(script, 'nova', {})
+        self.assertIn('the nova driver failed (exit 3)', answer['error'])
+        self.assertIn('boom', answer['error'])
+
+    def test_driver_timeout_is_an_error(self):
+        script = os.path.join(self.tmp, 'python')
+        with open(script, 'w') as f:
+            f.write('#!/bin/sh\nexec sleep 30\n')
+        os.chmod(script, 0o755)
+        answer = clients.run_client(script, 'cinder', {}, timeout=1)
+        self.assertIn('did not finish within 1s', answer['error'])
+
+    def test_driver_answer_is_read_from_its_last_line(self):
+        answer = clients.run_client(sys.executable, 'nova', {})
+        # Our interpreter has no nova: the driver fails, and says why.
+        self.assertIn('nova', answer['error'])
+
+
+class TestRealGlanceLauncher(base.TestCase):
+
+    def test_missing_gunicorn_is_a_clear_error(self):
+        os.makedirs(os.path.join(self.tmp, 'bin'))
+        open(os.path.join(self.tmp, 'bin', 'glance-manage'), 'w').close()
+        server = realglance.RealGlance(os.path.join(self.tmp, 'bin'),
+                                       os.path.join(self.tmp, 'root'))
+        exc = self.assertRaises(exceptions.PatchSeriesError, server.start)
+        self.assertIn('has no gunicorn', str(exc))
+        self.assertIsNone(server.proc)
