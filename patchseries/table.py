@@ -63,7 +63,8 @@ def _columns(state, rows, envs, glance_side, work_dir):
     fake.setUp()
     try:
         columns.append(('fake', scenarios.run_rows(
-            scenarios.Glance('fake', fake.url, recorder=fake.recorder),
+            scenarios.Glance('fake', fake.url, recorder=fake.recorder,
+                             faults=fake.faults),
             rows, envs)))
     finally:
         fake.cleanUp()
