@@ -64,7 +64,7 @@ def _columns(state, rows, envs, glance_side, work_dir):
     try:
         columns.append(('fake', scenarios.run_rows(
             scenarios.Glance('fake', fake.url, recorder=fake.recorder,
-                             faults=fake.faults),
+                             faults=fake.faults, images=fake.images),
             rows, envs)))
     finally:
         fake.cleanUp()

@@ -15,11 +15,25 @@ class TestGlanceRowsOnFake(base.TestCase):
         fake = self.useFixture(fixture.FakeGlanceFixture(
             base_image_ref_support=patched))
         results = scenarios.run_rows(
-            scenarios.Glance('fake', fake.url, recorder=fake.recorder))
+            scenarios.Glance('fake', fake.url, recorder=fake.recorder,
+                             faults=fake.faults, images=fake.images))
         text, failures = scenarios.format_table([('fake', results)],
                                                 {'glance': patched})
+        row = 'base ref only in a read-only store -> default'
+        self.assertEqual('store1', results[row]['outcome'])
         self.assertEqual(0, failures, text)
         self.assertEqual(len(scenarios.GLANCE_ROWS), len(results))
+
+    def test_column_that_cannot_run_a_row_says_so(self):
+        fake = self.useFixture(fixture.FakeGlanceFixture())
+        # Without access to the fake's stores, as with the real Glance.
+        results = scenarios.run_rows(scenarios.Glance('other', fake.url))
+        row = 'base ref only in a read-only store -> default'
+        self.assertEqual(scenarios.NOT_RUN_READ_ONLY,
+                         results[row]['outcome'])
+        text, failures = scenarios.format_table([('other', results)],
+                                                {'glance': True})
+        self.assertEqual(0, failures, text)
 
     def test_a_wrong_answer_fails_its_row(self):
         results = {row.name: {'outcome': 'store9'}
