@@ -33,15 +33,12 @@ class Glance(object):
     """What a row needs of a Glance, fake or real.
 
     :param url: the endpoint.
-    :param store_paths: ``{store id: folder}`` to check data on disk.
     :param recorder: the fake's recorder (None for the real Glance).
     """
 
-    def __init__(self, name, url, store_paths=None, recorder=None,
-                 faults=None, images=None):
+    def __init__(self, name, url, recorder=None, faults=None, images=None):
         self.name = name
         self.url = url
-        self.store_paths = store_paths or {}
         self.recorder = recorder
         self.faults = faults
         # The fake's image store, for states an API cannot make (an

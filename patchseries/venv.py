@@ -237,11 +237,3 @@ class TestEnv(object):
                   'w') as f:
             f.write('import %s\n' % RESOLVER_SHIM_MODULE)
         self.notes.append(RESOLVER_SHIM_NOTE)
-
-    def freeze(self):
-        """``name==version`` lines of the environment, the tree excluded."""
-        out = subprocess.run(
-            [uv_binary(), 'pip', 'freeze', '--python', self.python,
-             '--exclude-editable'], stdout=subprocess.PIPE, text=True,
-            check=True).stdout
-        return [line for line in out.splitlines() if '==' in line]

@@ -135,8 +135,10 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps):
         repo = tree_mod.make_tree(release, tree_path, cache_dir, force=True)
     env = venv_mod.TestEnv(release, tree_path, cache_dir)
     with _Step(report, 'venv'):
-        env.ensure(fresh=fresh)
-        env.install_tree()
+        # A new environment has the tree installed already; a reused one
+        # may hold the patched tree of an earlier run.
+        if not env.ensure(fresh=fresh):
+            env.install_tree()
     report.notes.extend(env.notes)
     report.side = table_mod.Side(release, tree_path, env.bin_dir, False)
     regexes = target_mod.selection_regexes(target.tests)

@@ -91,10 +91,9 @@ class SimpleIndexFixture(fixtures.Fixture):
     Sets ``PATCHSERIES_INDEX_URL`` to it for the duration of the test.
     """
 
-    def __init__(self, root, sha256_fragments=True):
+    def __init__(self, root):
         super().__init__()
         self.root = root
-        self.sha256_fragments = sha256_fragments
 
     def publish(self, sdist_path, project, sha256=None):
         page_dir = os.path.join(self.root, 'simple', project)
@@ -102,7 +101,7 @@ class SimpleIndexFixture(fixtures.Fixture):
         filename = os.path.basename(sdist_path)
         os.replace(sdist_path, os.path.join(page_dir, filename))
         href = filename
-        if sha256 and self.sha256_fragments:
+        if sha256:
             href += '#sha256=%s' % sha256
         index = os.path.join(page_dir, 'index.html')
         links = ''

@@ -22,6 +22,8 @@ class VerifyTestCase(test_pq.PqTestCase):
         self.env = self.useFixture(base_fixture(verify.venv_mod, 'TestEnv'))
         self.env.mock.return_value.bin_dir = '/nonexistent/bin'
         self.env.mock.return_value.notes = []
+        # A cached environment, reused.
+        self.env.mock.return_value.ensure.return_value = False
         self.runs = self.useFixture(base_fixture(verify.testrun,
                                                  'run_selection'))
 
@@ -65,6 +67,14 @@ class TestVerifyProject(VerifyTestCase):
             self.assertIn('return 42', f.read())
         # The environment is refreshed after the series changed the tree.
         self.assertEqual(2, self.env.mock.return_value.install_tree.call_count)
+
+    def test_new_environment_is_not_installed_twice(self):
+        self.make_series()
+        self.env.mock.return_value.ensure.return_value = True
+        self.results(ALL_PASS, ALL_PASS)
+        self.assertTrue(self.verify().ok)
+        # Only after the series changed the tree.
+        self.assertEqual(1, self.env.mock.return_value.install_tree.call_count)
 
     def test_regression_fails_the_series(self):
         self.make_series()
