@@ -8,12 +8,14 @@ project, user and roles from our test token
 keystone; a request without that token is an admin without a project.
 """
 
+import contextlib
 import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -231,3 +233,19 @@ class RealGlance(object):
         except ProcessLookupError:
             pass
         self.proc = None
+
+
+@contextlib.contextmanager
+def serving(bin_dir, work_dir, prefix='realglance-'):
+    """A started :class:`RealGlance` in a new folder under ``work_dir``.
+
+    It is stopped, and its folder removed, when the block ends.
+    """
+    root = tempfile.mkdtemp(prefix=prefix, dir=work_dir)
+    server = RealGlance(bin_dir, root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,8 +12,6 @@ real Glance turns the row red.
 import contextlib
 import logging
 import os
-import shutil
-import tempfile
 
 from patchseries.fakeglance import fixture as fake_fixture
 from patchseries import git
@@ -69,15 +67,9 @@ def _columns(state, rows, envs, glance_side, work_dir):
     finally:
         fake.cleanUp()
     if glance_side is not None:
-        root = tempfile.mkdtemp(prefix='realglance-', dir=work_dir)
-        server = realglance.RealGlance(glance_side.bin_dir, root)
-        try:
-            server.start()
+        with realglance.serving(glance_side.bin_dir, work_dir) as server:
             columns.append(('real', scenarios.run_rows(
                 scenarios.Glance('real', server.url), rows, envs)))
-        finally:
-            server.stop()
-            shutil.rmtree(root, ignore_errors=True)
     return columns
 
 

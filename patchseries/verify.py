@@ -97,15 +97,19 @@ class _Step(object):
 
 
 def verify_project(project, cache_dir, fresh=False, release_name=None,
-                   install_system_deps=False):
+                   install_system_deps=False, run_tests=True):
     """Verify one project's series.
 
     Failures of the project (a conflict, a failed build) land in the
     returned :class:`ProjectReport` instead of being raised.
+
+    :param run_tests: False only prepares: the tree with the series
+        applied, installed in its test environment (``bench`` uses it).
     """
     report = ProjectReport(project)
     try:
-        _verify(report, cache_dir, fresh, release_name, install_system_deps)
+        _verify(report, cache_dir, fresh, release_name, install_system_deps,
+                run_tests)
     except exceptions.PatchSeriesError as exc:
         report.error = str(exc)
         LOG.error('%s: %s', project, exc)
@@ -113,7 +117,8 @@ def verify_project(project, cache_dir, fresh=False, release_name=None,
     return report
 
 
-def _verify(report, cache_dir, fresh, release_name, install_system_deps):
+def _verify(report, cache_dir, fresh, release_name, install_system_deps,
+            run_tests):
     target = target_mod.load_target(report.project)
     release = target.release(release_name)
     report.release, report.version = release.name, release.version
@@ -142,11 +147,12 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps):
     report.notes.extend(env.notes)
     report.side = table_mod.Side(release, tree_path, env.bin_dir, False)
     regexes = target_mod.selection_regexes(target.tests)
-    with _Step(report, 'unpatched'):
-        report.unpatched = testrun.run_selection(
-            env.bin_dir, tree_path, target.test_path, regexes,
-            target.test_env, '%s unpatched' % release.label,
-            os.path.join(logs, '%s-unpatched.log' % release.label))
+    if run_tests:
+        with _Step(report, 'unpatched'):
+            report.unpatched = testrun.run_selection(
+                env.bin_dir, tree_path, target.test_path, regexes,
+                target.test_env, '%s unpatched' % release.label,
+                os.path.join(logs, '%s-unpatched.log' % release.label))
     if not len(series):
         report.notes.append('the series is empty: the patched run would '
                             'repeat the unpatched one, so it is skipped')
@@ -155,6 +161,8 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps):
         report.patches = pq.apply_series(repo, series)
         report.side.patched = True
         env.install_tree()
+    if not run_tests:
+        return
     regexes += target_mod.selection_regexes(target.series_tests)
     with _Step(report, 'patched'):
         report.patched = testrun.run_selection(

@@ -3,7 +3,9 @@
 Orders: glance_url, token, project, auth_strategy ('keystone' or
 'noauth'), static_client (bool: one client for every call, as cinder
 uses for image refs given as URLs), uploads: a list of
-``{'store_id', 'base_image_id'}``, threads, size.
+``{'store_id', 'base_image_id'}``, threads, size; or, for ``patchseries
+bench``, bench: ``{'base_image_id', 'store_id'}``, then measurement
+orders on stdin (see benchmeasure.serve).
 
 With ``threads`` above one the uploads run in eventlet green threads on
 a monkey-patched process, as they do in cinder-volume: image_utils hands
@@ -47,8 +49,14 @@ def main(orders):
     else:
         service = glance.GlanceImageService()
 
-    size = orders.get('size', 4096)
     folder = tempfile.mkdtemp(prefix='cinder-driver-')
+    if orders.get('bench'):
+        try:
+            return bench(ctx, service, volume_utils, objects, folder,
+                         orders['bench'])
+        finally:
+            os.rmdir(folder)
+    size = orders.get('size', 4096)
     results = [None] * len(orders['uploads'])
 
     def one(index, upload):
@@ -58,16 +66,7 @@ def main(orders):
                                          'disk_format': 'raw',
                                          'container_format': 'bare'})
             answer['image_id'] = image['id']
-            extra_specs = {}
-            if upload.get('store_id'):
-                extra_specs['image_service:store_id'] = upload['store_id']
-            glance_metadata = {}
-            if upload.get('base_image_id'):
-                glance_metadata['image_id'] = upload['base_image_id']
-            volume = objects.Volume(
-                ctx, id=str(uuid.uuid4()),
-                volume_type=objects.VolumeType(ctx, extra_specs=extra_specs),
-                glance_metadata=glance_metadata)
+            volume = _volume(ctx, objects, upload)
             path = os.path.join(folder, 'volume-%d' % index)
             with open(path, 'wb') as f:
                 f.write(b'v' * size)
@@ -91,5 +90,55 @@ def main(orders):
     return {'uploads': results}
 
 
+def _volume(ctx, objects, upload):
+    """The volume of ``upload``: its type's store, its base image."""
+    extra_specs = {}
+    if upload.get('store_id'):
+        extra_specs['image_service:store_id'] = upload['store_id']
+    glance_metadata = {}
+    if upload.get('base_image_id'):
+        glance_metadata['image_id'] = upload['base_image_id']
+    return objects.Volume(
+        ctx, id=str(uuid.uuid4()),
+        volume_type=objects.VolumeType(ctx, extra_specs=extra_specs),
+        glance_metadata=glance_metadata)
+
+
+def bench(ctx, service, volume_utils, objects, folder, orders):
+    """Serve measured uploads of sparse volume files (``patchseries bench``).
+
+    Each file exists only for its own upload.
+    """
+    import benchmeasure
+    from cinder.image import glance
+    from cinder.image import image_utils
+
+    volume = _volume(ctx, objects, orders)
+    path = os.path.join(folder, 'volume')
+
+    def upload(size):
+        image = service.create(ctx, {'name': 'bench', 'disk_format': 'raw',
+                                     'container_format': 'bare'})
+        with open(path, 'wb') as f:
+            f.truncate(size)
+        try:
+            result = benchmeasure.measure(
+                lambda: volume_utils.upload_volume(
+                    ctx, service, image, path, volume=volume,
+                    run_as_root=False, compress=False), size)
+            shown = service.show(ctx, image['id'])
+            result.update(status=shown['status'], glance_size=shown['size'])
+        finally:
+            os.unlink(path)
+            service.delete(ctx, image['id'])
+        return result
+
+    benchmeasure.serve(upload, orders.get('warmup', 64 << 20),
+                       benchmeasure.fingerprint(glance, image_utils,
+                                                volume_utils))
+
+
 if __name__ == '__main__':
-    print(json.dumps(main(json.loads(sys.argv[1]))))
+    answer = main(json.loads(sys.argv[1]))
+    if answer is not None:
+        print(json.dumps(answer))

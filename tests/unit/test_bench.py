@@ -1,0 +1,358 @@
+"""bench: its instruments, its arithmetic and its table.
+
+The figures themselves need the upstream environments ``verify`` builds;
+``.ci/run`` runs a small ``bench`` end to end. Nothing here times
+anything.
+"""
+
+import json
+import os
+import sqlite3
+import sys
+from unittest import mock
+
+import ddt
+
+from patchseries import bench
+from patchseries import clients
+from patchseries.clients import benchmeasure
+from patchseries import main
+from tests import base
+
+MiB = bench.MiB
+
+
+@ddt.ddt
+class TestSizes(base.TestCase):
+
+    @ddt.data(('256M', 256 * MiB), ('1G', 1 << 30), ('4GiB', 4 << 30),
+              ('512k', 512 << 10), ('1000', 1000))
+    @ddt.unpack
+    def test_parse(self, text, size):
+        self.assertEqual(size, bench.parse_size(text))
+
+    @ddt.data('big', '1.5G', '-1M', '0', '')
+    def test_bad_size_is_named(self, text):
+        exc = self.assertRaises(bench.BenchError, bench.parse_size, text)
+        self.assertIn('size', str(exc))
+
+
+class TestGeneratedImage(base.TestCase):
+
+    def test_reads_exactly_its_size_in_any_chunks(self):
+        image = benchmeasure.GeneratedImage(5 * MiB + 3)
+        sizes = []
+        for want in (65536, 3 * MiB, 10, -1, 65536):
+            sizes.append(len(image.read(want)))
+        self.assertEqual([65536, 3 * MiB, 10, 2 * MiB + 3 - 65536 - 10, 0],
+                         sizes)
+        self.assertEqual(5 * MiB + 3, sum(sizes))
+
+    def test_is_not_seekable(self):
+        self.assertFalse(benchmeasure.GeneratedImage(1).seekable())
+
+
+class TestMeasure(base.TestCase):
+    """The RSS instrument sees buffering, and its absence."""
+
+    def test_sees_a_buffered_image(self):
+        held = []
+
+        def buffering_upload():
+            held.append(bytearray(64 * MiB))
+
+        result = benchmeasure.measure(buffering_upload, 64 * MiB)
+        self.assertTrue(result['peak_reset'])
+        growth = result['rss_peak_kib'] - result['rss_before_kib']
+        self.assertGreaterEqual(growth, 60 * 1024)
+        self.assertEqual(64 * MiB, result['bytes'])
+
+    def test_a_streamed_image_does_not_count_as_held(self):
+        def streaming_upload():
+            image = benchmeasure.GeneratedImage(256 * MiB)
+            while image.read(65536):
+                pass
+
+        result = benchmeasure.measure(streaming_upload, 256 * MiB)
+        growth = result['rss_peak_kib'] - result['rss_before_kib']
+        self.assertLess(growth, 32 * 1024)
+        self.assertGreaterEqual(result['cpu_seconds'], 0)
+
+
+class TestRow(base.TestCase):
+
+    def test_median_is_judged(self):
+        self.assertTrue(bench.Row('P1', 'x', [0.5, 1.0, 1.1],
+                                  at_least=0.98).met)
+        self.assertFalse(bench.Row('P1', 'x', [0.5, 0.9, 1.1],
+                                   at_least=0.98).met)
+        self.assertTrue(bench.Row('P2', 'x', [2.0, 1.0, 1.0],
+                                  at_most=1.05).met)
+        self.assertIsNone(bench.Row('P2', 'x', [2.0]).met)
+        self.assertIsNone(bench.Row('P2', 'x', [], at_most=1).met)
+
+    def test_table_marks_a_missed_target(self):
+        rows = [bench.Row('P1', 'nova ratio', [0.9, 0.95, 0.97],
+                          at_least=0.98),
+                bench.Row('P4', 'verify', [300.0], unit='s', at_most=600)]
+        text = bench.format_table(rows)
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith('======'))
+        missed = [line for line in lines if 'nova ratio' in line][0]
+        self.assertIn('0.950', missed)
+        self.assertIn('>= 0.980', missed)
+        self.assertTrue(missed.endswith('NO'), missed)
+        self.assertIn('verify (s)', text)
+        self.assertTrue([line for line in lines
+                         if 'verify' in line][0].endswith('yes'))
+
+
+def _p1_run(project, size, repeat, patched, seconds, cpu=1.0, growth=1024):
+    return {'project': project, 'bytes': size, 'repeat': repeat,
+            'patched': patched, 'seconds': seconds, 'cpu_seconds': cpu,
+            'rss_before_kib': 100000, 'rss_peak_kib': 100000 + growth}
+
+
+class TestFigureRows(base.TestCase):
+
+    def test_p1_pairs_runs_of_one_repeat(self):
+        runs = [_p1_run('nova', MiB, 0, False, 2.0),
+                _p1_run('nova', MiB, 0, True, 1.0, growth=20 * 1024),
+                _p1_run('nova', MiB, 1, True, 2.0),
+                _p1_run('nova', MiB, 1, False, 2.0),
+                # Half a pair is left out.
+                _p1_run('nova', MiB, 2, True, 9.0)]
+        rows = dict((r.what, r) for r in bench.p1_rows(runs, [MiB]))
+        ratio = rows['nova 1 MiB throughput patched/unpatched']
+        self.assertEqual([2.0, 1.0], ratio.values)
+        growth = rows['nova 1 MiB peak RSS growth, patched']
+        self.assertEqual([20.0, 1.0], growth.values)
+        self.assertTrue(growth.met)  # median 10.5 MiB
+        self.assertNotIn('cinder 1 MiB throughput patched/unpatched', rows)
+        # Unpatched run 1 against unpatched run 0: the noise floor.
+        self.assertEqual([1.0],
+                         rows['nova 1 MiB unpatched/unpatched (noise)'].values)
+
+    def test_p2_ratios_and_growth(self):
+        def run(images, base_ref, store):
+            return {'images': images, 'repeat': 0,
+                    'seconds': {'base_ref': base_ref, 'store': store}}
+
+        runs = [run(10, [0.011, 0.011, 0.011], [0.010, 0.010, 0.010]),
+                run(10000, [0.024, 0.024, 0.024], [0.020, 0.020, 0.020])]
+        rows = dict((r.what, r) for r in bench.p2_rows(runs))
+        few = rows['p50 base ref/store header, 10 images']
+        self.assertAlmostEqual(1.1, few.values[0])
+        self.assertFalse(few.met)
+        self.assertAlmostEqual(
+            1.0, rows['p50 base ref - store header, 10 images'].values[0])
+        growth = rows['p50 ratio at 10000 images / at 10']
+        self.assertAlmostEqual(1.2 / 1.1, growth.values[0])
+
+    def test_p3_compares_each_store_with_cp(self):
+        runs = [{'repeat': 0, 'bytes': 100 * MiB, 'cp_seconds': 1.0,
+                 'poll_seconds': 0.2,
+                 'copy_seconds': {'store1': 2.0, 'store3': 4.0}}]
+        rows = dict((r.what, r) for r in bench.p3_rows(runs))
+        self.assertEqual([0.5], rows['copy into store1 / cp, 100 MiB'].values)
+        self.assertEqual([0.25],
+                         rows['copy into store3 / cp, 100 MiB'].values)
+        self.assertEqual([100.0], rows['cp'].values)
+
+    def test_p4_names_the_longest_step_and_judges_warm_only(self):
+        runs = [{'project': 'nova', 'cache': 'cold', 'seconds': 700.0,
+                 'steps': {'venv': 100.0, 'unpatched': 300.0}},
+                {'project': 'nova', 'cache': 'warm', 'seconds': 500.0,
+                 'steps': {'venv': 2.0, 'patched': 310.0}}]
+        rows = bench.p4_rows(runs)
+        self.assertIn('unpatched (300s)', rows[0].note)
+        self.assertIsNone(rows[1].met)  # cold total: no target
+        self.assertEqual([500.0], rows[3].values)
+        self.assertTrue(rows[3].met)
+
+
+class TestGlanceDB(base.TestCase):
+    """The P2 shortcut on a database shaped like Glance's."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.tmp, 'glance.sqlite')
+        db = sqlite3.connect(self.path)
+        with db:
+            db.execute('CREATE TABLE images (id VARCHAR(36) PRIMARY KEY, '
+                       'name TEXT, status TEXT NOT NULL, deleted BOOLEAN '
+                       'NOT NULL, deleted_at DATETIME)')
+            db.execute('CREATE TABLE image_locations (id INTEGER PRIMARY '
+                       'KEY, image_id VARCHAR(36) NOT NULL, value TEXT, '
+                       'deleted BOOLEAN NOT NULL, deleted_at DATETIME)')
+            db.execute("INSERT INTO images VALUES ('t-1', 'base', 'active', "
+                       "0, NULL)")
+            db.execute("INSERT INTO image_locations (image_id, value, "
+                       "deleted) VALUES ('t-1', 'file:///s/t-1', 0)")
+        db.close()
+        self.db = bench.GlanceDB(self.path)
+
+    def _rows(self, sql):
+        db = sqlite3.connect(self.path)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
+
+    def test_copies_images_with_their_locations(self):
+        ids = self.db.copy_image('t-1', 3)
+        self.assertEqual(3, len(set(ids)))
+        self.assertEqual(4, self.db.count())
+        locations = dict(self._rows('SELECT image_id, value FROM '
+                                    'image_locations'))
+        for image_id in ids:
+            self.assertEqual('file:///s/%s' % image_id, locations[image_id])
+        self.assertEqual([('base',)] * 4,
+                         self._rows('SELECT name FROM images'))
+
+    def test_delete_marks_rows_as_glance_does(self):
+        ids = self.db.copy_image('t-1', 2)
+        self.db.delete(ids[:1])
+        self.assertEqual(2, self.db.count())
+        self.assertEqual(
+            [('deleted', 1)],
+            self._rows("SELECT status, deleted FROM images WHERE id = '%s'"
+                       % ids[0]))
+        self.assertEqual([(1,)], self._rows(
+            "SELECT deleted FROM image_locations WHERE image_id = '%s'"
+            % ids[0]))
+
+    def test_unknown_template_is_named(self):
+        exc = self.assertRaises(bench.BenchError, self.db.copy_image,
+                                'nope', 1)
+        self.assertIn('nope', str(exc))
+
+
+class TestP1Checks(base.TestCase):
+    """A run whose upload did not reach Glance whole is refused."""
+
+    def _measure(self, answer):
+        fake = mock.Mock()
+        fake.recorder.uploads.return_value = [{'headers': {
+            'x-openstack-base-image-ref': 'b', 'x-auth-token': 't'}}]
+        driver = mock.Mock(project='nova')
+        driver.measure.return_value = answer
+        return bench._p1_measure(driver, fake, MiB)
+
+    def test_short_upload_is_an_error(self):
+        exc = self.assertRaises(bench.BenchError, self._measure,
+                                {'status': 'active', 'glance_size': 10})
+        self.assertIn('1 MiB upload ended active with 10 bytes', str(exc))
+
+    def test_driver_error_is_named(self):
+        exc = self.assertRaises(bench.BenchError, self._measure,
+                                {'error': 'ImportError: nova'})
+        self.assertEqual('P1 nova: ImportError: nova', str(exc))
+
+    def test_headers_on_the_wire_are_kept(self):
+        result = self._measure({'status': 'active', 'glance_size': MiB})
+        self.assertEqual(['x-openstack-base-image-ref'], result['headers'])
+
+    def test_drivers_running_the_same_code_are_refused(self):
+        same = mock.Mock(code='c0de')
+        side = mock.Mock()
+        with mock.patch('patchseries.clients.ServingDriver') as driver, \
+                mock.patch('patchseries.table.upstream_checkout'):
+            driver.return_value.wait_ready.return_value = same
+            exc = self.assertRaises(bench.BenchError, bench._start_drivers,
+                                    'nova', side, {})
+        self.assertIn('same code (c0de)', str(exc))
+        self.assertEqual(2, same.stop.call_count)
+
+
+_DRIVER = """
+import json, sys
+sys.path.insert(0, %(here)r)
+import benchmeasure
+orders = json.loads(sys.argv[1])
+if orders.get('die'):
+    sys.stderr.write('no nova here')
+    sys.exit(1)
+
+def upload(size):
+    if size == 13:
+        raise ValueError('unlucky')
+    image = benchmeasure.GeneratedImage(size)
+    return benchmeasure.measure(lambda: image.read(size), size)
+
+benchmeasure.serve(upload, 1024, benchmeasure.fingerprint(benchmeasure))
+"""
+
+
+class TestServingDriver(base.TestCase):
+    """The protocol between bench and a driver, with a driver of ours."""
+
+    def _driver(self, orders):
+        script = os.path.join(self.tmp, 'demo_client.py')
+        with open(script, 'w') as f:
+            f.write(_DRIVER % {'here': os.path.dirname(benchmeasure.__file__)})
+        driver = clients.ServingDriver(sys.executable, 'demo', orders,
+                                       script=script)
+        self.addCleanup(driver.stop)
+        return driver
+
+    def test_ready_then_one_answer_per_order(self):
+        driver = self._driver({}).wait_ready(timeout=60)
+        self.assertEqual(16, len(driver.code))
+        self.assertEqual(4096, driver.measure(4096, timeout=60)['bytes'])
+        self.assertEqual({'error': 'ValueError: unlucky'},
+                         driver.measure(13, timeout=60))
+        self.assertEqual(MiB, driver.measure(MiB, timeout=60)['bytes'])
+        driver.stop()
+        self.assertEqual(0, driver.proc.returncode)
+
+    def test_a_dead_driver_is_named_with_its_stderr(self):
+        driver = self._driver({'die': True})
+        exc = self.assertRaises(clients.DriverError, driver.wait_ready, 60)
+        self.assertIn('the demo driver exited: no nova here', str(exc))
+
+
+class TestCommand(base.TestCase):
+
+    def _run(self, *argv):
+        return main.main(['bench', '--cache-dir', self.tmp,
+                          '--output', os.path.join(self.tmp, 'out')] +
+                         list(argv))
+
+    def test_unknown_figure_is_named(self):
+        with mock.patch('sys.stderr') as stderr:
+            self.assertEqual(2, self._run('--figures', 'p1,p9'))
+        written = ''.join(c.args[0] for c in stderr.write.call_args_list)
+        self.assertIn("unknown figure 'p9'", written)
+
+    def test_results_are_written(self):
+        rows = [bench.Row('P4', 'verify', [1.0], unit='s', at_most=600)]
+        results = {'started': 'now', 'machine': {'cores': 2},
+                   'table': bench.format_table(rows), 'seconds': 1.0,
+                   'figures': {'p4': []}, 'rows': [rows[0].as_dict()]}
+        with mock.patch.object(bench, 'run',
+                               return_value=(results, rows)) as run, \
+                mock.patch('sys.stdout'):
+            self.assertEqual(0, self._run('--figures', 'p4',
+                                          '--repeats', '1'))
+        self.assertEqual(['p4'], run.call_args[0][0])
+        out = os.path.join(self.tmp, 'out')
+        with open(os.path.join(out, 'bench.json')) as f:
+            self.assertEqual(1, len(json.load(f)['rows']))
+        with open(os.path.join(out, 'bench.rst')) as f:
+            self.assertIn('verify (s)', f.read())
+        # No P1 runs: no plot.
+        self.assertFalse(os.path.exists(os.path.join(out, 'bench.png')))
+
+
+class TestPlot(base.TestCase):
+
+    def test_draws_a_png(self):
+        from patchseries import benchplot
+        runs = [_p1_run(p, size, r, patched, 1.0 + r)
+                for p in ('nova', 'cinder') for size in (MiB, 4 * MiB)
+                for r in range(2) for patched in (True, False)]
+        path = os.path.join(self.tmp, 'p1.png')
+        benchplot.plot(runs, path, 'a machine')
+        with open(path, 'rb') as f:
+            self.assertEqual(b'\x89PNG\r\n\x1a\n', f.read(8))
