@@ -4,8 +4,9 @@ Orders: glance_url, token, project, auth_strategy ('keystone' or
 'noauth'), static_client (bool: one client for every call, as cinder
 uses for image refs given as URLs), uploads: a list of
 ``{'store_id', 'base_image_id'}``, threads, size; or, for ``patchseries
-bench``, bench: ``{'base_image_id', 'store_id'}``, then measurement
-orders on stdin (see benchmeasure.serve).
+bench``, bench: ``{'base_image_id', 'store_id', 'warmup', 'folder'}``
+(folder: where the volume files go), then measurement orders on stdin
+(see benchmeasure.serve).
 
 With ``threads`` above one the uploads run in eventlet green threads on
 a monkey-patched process, as they do in cinder-volume: image_utils hands
@@ -49,7 +50,8 @@ def main(orders):
     else:
         service = glance.GlanceImageService()
 
-    folder = tempfile.mkdtemp(prefix='cinder-driver-')
+    folder = tempfile.mkdtemp(prefix='cinder-driver-',
+                              dir=orders.get('bench', {}).get('folder'))
     if orders.get('bench'):
         try:
             return bench(ctx, service, volume_utils, objects, folder,
