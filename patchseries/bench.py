@@ -33,6 +33,7 @@ import tempfile
 import time
 import uuid
 
+from patchseries import benchplot
 from patchseries import clients
 from patchseries.clients import benchmeasure
 from patchseries import exceptions
@@ -59,7 +60,7 @@ P1_WARMUP = 512 * MiB
 
 TARGETS = {
     'throughput_ratio': 0.98,   # P1: patched / unpatched, at least
-    'rss_growth_mib': 16,       # P1: client peak RSS growth, at most
+    'rss_growth_mib': benchplot.RSS_TARGET_MIB,  # P1: peak RSS growth
     'latency_ratio': 1.05,      # P2: base ref / store header p50, at most
     'growth_ratio': 1.05,       # P2: p50 at many images / at few, at most
     'copy_vs_cp': 0.8,          # P3: copy throughput / cp, at least
@@ -354,6 +355,15 @@ def _growth_mib(run):
     return (run['rss_peak_kib'] - run['rss_before_kib']) / 1024.0
 
 
+def _ratio(a, b):
+    """``a / b``, or None where ``b`` is too small to have been measured.
+
+    >>> _ratio(3.0, 2.0), _ratio(1.0, 0.0)
+    (1.5, None)
+    """
+    return a / b if b > 0 else None
+
+
 def p1_rows(runs, sizes):
     rows = []
     for project in CLIENT_PROJECTS:
@@ -367,7 +377,7 @@ def p1_rows(runs, sizes):
                 continue
             name = '%s %s' % (project, format_size(size))
             rows.append(Row('P1', '%s throughput patched/unpatched' % name,
-                            [_mib_s(p[True]) / _mib_s(p[False])
+                            [_ratio(_mib_s(p[True]), _mib_s(p[False]))
                              for p in pairs],
                             at_least=TARGETS['throughput_ratio']))
             # The same code against itself, run after run: how far apart
@@ -376,12 +386,13 @@ def p1_rows(runs, sizes):
                             r['bytes'] == size and not r['patched']),
                            key=lambda r: r['repeat'])
             rows.append(Row('P1', '%s unpatched/unpatched (noise)' % name,
-                            [_mib_s(b) / _mib_s(a)
+                            [_ratio(_mib_s(b), _mib_s(a))
                              for a, b in zip(alone, alone[1:])],
                             note='consecutive runs of the unpatched code'))
             rows.append(Row('P1', '%s CPU patched/unpatched' % name,
-                            [p[True]['cpu_seconds'] /
-                             p[False]['cpu_seconds'] for p in pairs],
+                            [_ratio(p[True]['cpu_seconds'],
+                                    p[False]['cpu_seconds'])
+                             for p in pairs],
                             note='client process CPU time, not judged'))
             for patched in (True, False):
                 rows.append(Row(
@@ -854,7 +865,6 @@ def bench_cmd(args):
         with open(os.path.join(args.output, name), 'w') as f:
             f.write(data)
     if 'p1' in results['figures']:
-        from patchseries import benchplot
         benchplot.plot(results['figures']['p1'],
                        os.path.join(args.output, 'bench.png'), heading)
     print(text)

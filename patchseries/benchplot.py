@@ -7,6 +7,7 @@ installs it.
 import statistics
 
 MiB = 1 << 20
+RSS_TARGET_MIB = 16
 _SERIES = (('nova', True, 'tab:blue', '-'), ('nova', False, 'tab:blue', ':'),
            ('cinder', True, 'tab:orange', '-'),
            ('cinder', False, 'tab:orange', ':'))
@@ -47,13 +48,19 @@ def plot(runs, path, title):
                 label='%s %s' % (project,
                                  'patched' if patched else 'unpatched'))
         axes.set_xscale('log', base=2)
+        sizes = sorted(set(r['bytes'] for r in runs))
+        axes.set_xticks([size / MiB for size in sizes])
+        axes.set_xticklabels(['%d' % (size // MiB) for size in sizes])
+        axes.minorticks_off()
         axes.set_xlabel('image size (MiB)')
         axes.set_ylabel(label)
         axes.set_ylim(bottom=0)
         axes.grid(True, alpha=0.3)
-    memory.axhline(16, color='grey', linewidth=1, linestyle='--')
-    memory.annotate('target: at most 16 MiB', (0.02, 0.93),
-                    xycoords='axes fraction', color='grey')
+    memory.axhline(RSS_TARGET_MIB, color='grey', linewidth=1,
+                   linestyle='--')
+    memory.annotate('target: at most %d MiB' % RSS_TARGET_MIB,
+                    (0.02, 0.93), xycoords='axes fraction', color='grey')
+    memory.set_ylim(top=max(memory.get_ylim()[1], RSS_TARGET_MIB * 1.1))
     speed.legend(loc='lower left', fontsize='small')
     figure.suptitle('P1 upload path, median and min-max of the runs\n%s'
                     % title, fontsize='small')

@@ -9,6 +9,7 @@ import hashlib
 import json
 import marshal
 import os
+import resource
 import sys
 import time
 import types
@@ -64,6 +65,12 @@ def reset_peak_rss():
     return True
 
 
+def _cpu_seconds():
+    # getrusage counts in microseconds where os.times() counts in ticks.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(upload, size):
     """Run ``upload()`` and say what it cost.
 
@@ -78,15 +85,14 @@ def measure(upload, size):
     os.sync()
     peak_reset = reset_peak_rss()
     before = _status_kib('VmRSS')
-    cpu = os.times()
+    cpu = _cpu_seconds()
     start = time.perf_counter()
     upload()
     seconds = time.perf_counter() - start
-    after = os.times()
     return {
         'bytes': size,
         'seconds': seconds,
-        'cpu_seconds': (after.user - cpu.user) + (after.system - cpu.system),
+        'cpu_seconds': _cpu_seconds() - cpu,
         'rss_before_kib': before,
         'rss_peak_kib': _status_kib('VmHWM'),
         'peak_reset': peak_reset,

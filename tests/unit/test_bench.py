@@ -133,6 +133,16 @@ class TestFigureRows(base.TestCase):
         self.assertEqual([1.0],
                          rows['nova 1 MiB unpatched/unpatched (noise)'].values)
 
+    def test_p1_survives_an_upload_too_short_to_cost_cpu(self):
+        runs = [_p1_run('cinder', MiB, 0, False, 0.01, cpu=0.0),
+                _p1_run('cinder', MiB, 0, True, 0.01, cpu=0.0)]
+        rows = dict((r.what, r) for r in bench.p1_rows(runs, [MiB]))
+        cpu = rows['cinder 1 MiB CPU patched/unpatched']
+        self.assertEqual(0, cpu.spread['n'])
+        self.assertIn('cinder 1 MiB CPU', bench.format_table(rows.values()))
+        self.assertEqual(
+            [1.0], rows['cinder 1 MiB throughput patched/unpatched'].values)
+
     def test_p2_ratios_and_growth(self):
         def run(images, base_ref, store):
             return {'images': images, 'repeat': 0,
