@@ -33,6 +33,8 @@ import tempfile
 import time
 import uuid
 
+import fixtures
+
 from patchseries import benchplot
 from patchseries import clients
 from patchseries.clients import benchmeasure
@@ -688,19 +690,6 @@ def p3_rows(runs):
 
 # -- P4: verify wall time ----------------------------------------------------
 
-@contextlib.contextmanager
-def _env_var(name, value):
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
 def run_p4(cache_dir, work_dir, projects, install_system_deps):
     """``verify`` of each project, cold (empty caches) and then warm.
 
@@ -712,7 +701,8 @@ def run_p4(cache_dir, work_dir, projects, install_system_deps):
     runs, reports = [], {}
     cold_root = tempfile.mkdtemp(prefix='bench-p4-cold-', dir=work_dir)
     try:
-        with _env_var('UV_CACHE_DIR', os.path.join(cold_root, 'uv')):
+        with fixtures.EnvironmentVariable('UV_CACHE_DIR',
+                                          os.path.join(cold_root, 'uv')):
             for project in projects:
                 LOG.info('P4: verify %s with cold caches', project)
                 report = verify_mod.verify_project(
@@ -837,6 +827,22 @@ def describe_machine(info):
         info.get('python', '?'))
 
 
+def _counts(option, text):
+    """``'10,10000'`` -> ``[10, 10000]``; anything else names ``option``.
+
+    >>> _counts('--p2-images', '10, 10000')
+    [10, 10000]
+    """
+    try:
+        counts = [int(c) for c in text.split(',') if c.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise BenchError('%s takes positive whole numbers separated by '
+                         'commas, like 10,10000; not %r' % (option, text))
+    return counts
+
+
 def bench_cmd(args):
     figures = [f.strip().lower() for f in args.figures.split(',') if f]
     for figure in figures:
@@ -847,12 +853,16 @@ def bench_cmd(args):
         raise BenchError('--repeats must be at least 1, not %d'
                          % args.repeats)
     sizes = [parse_size(s) for s in args.sizes.split(',') if s.strip()]
+    counts = _counts('--p2-images', args.p2_images)
+    if args.p2_uploads < 1:
+        raise BenchError('--p2-uploads must be at least 1, not %d'
+                         % args.p2_uploads)
     os.makedirs(args.output, exist_ok=True)
     work_dir = os.path.join(args.cache_dir, 'bench')
     os.makedirs(work_dir, exist_ok=True)
     results, rows = run(figures, args.cache_dir, work_dir, sizes,
                         args.repeats,
-                        p2_counts=[int(c) for c in args.p2_images.split(',')],
+                        p2_counts=counts,
                         p2_uploads=args.p2_uploads,
                         p3_size=parse_size(args.p3_size),
                         install_system_deps=args.install_system_deps)

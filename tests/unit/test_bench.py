@@ -335,6 +335,13 @@ class TestCommand(base.TestCase):
         written = ''.join(c.args[0] for c in stderr.write.call_args_list)
         self.assertIn("unknown figure 'p9'", written)
 
+    def test_bad_image_counts_are_named(self):
+        with mock.patch('sys.stderr') as stderr:
+            self.assertEqual(2, self._run('--p2-images', '10,many'))
+        written = ''.join(c.args[0] for c in stderr.write.call_args_list)
+        self.assertIn("--p2-images takes positive whole numbers", written)
+        self.assertIn("'10,many'", written)
+
     def test_results_are_written(self):
         rows = [bench.Row('P4', 'verify', [1.0], unit='s', at_most=600)]
         results = {'started': 'now', 'machine': {'cores': 2},

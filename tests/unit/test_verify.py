@@ -68,6 +68,18 @@ class TestVerifyProject(VerifyTestCase):
         # The environment is refreshed after the series changed the tree.
         self.assertEqual(2, self.env.mock.return_value.install_tree.call_count)
 
+    def test_prepare_only_applies_and_installs_without_tests(self):
+        self.make_series()
+        report = verify.verify_project('toy', self.cache, run_tests=False)
+        self.assertIsNone(report.error)
+        self.assertEqual(0, self.runs.mock.call_count)
+        self.assertTrue(report.side.patched)
+        self.assertEqual(['tree', 'venv', 'apply'], list(report.steps))
+        tree_path = os.path.join(self.cache, 'trees', 'toy-1.0')
+        with open(os.path.join(tree_path, 'toy', 'core.py')) as f:
+            self.assertIn('return 42', f.read())
+        self.assertEqual(2, self.env.mock.return_value.install_tree.call_count)
+
     def test_new_environment_is_not_installed_twice(self):
         self.make_series()
         self.env.mock.return_value.ensure.return_value = True
