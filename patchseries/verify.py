@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+from patchseries import baseline as baseline_mod
 from patchseries import exceptions
 from patchseries import pq
 from patchseries import series as series_mod
@@ -38,6 +39,7 @@ class ProjectReport(object):
         self.notes = []
         self.error = None
         self.side = None
+        self.baseline_reused = False
         self.started = time.monotonic()
         self.seconds = 0.0
 
@@ -78,6 +80,7 @@ class ProjectReport(object):
             'steps': dict((k, round(v, 1)) for k, v in self.steps.items()),
             'seconds': round(self.seconds, 1),
             'notes': self.notes,
+            'baseline_reused': self.baseline_reused,
             'error': self.error,
             'ok': self.ok,
         }
@@ -97,7 +100,8 @@ class _Step(object):
 
 
 def verify_project(project, cache_dir, fresh=False, release_name=None,
-                   install_system_deps=False, run_tests=True):
+                   install_system_deps=False, run_tests=True,
+                   reuse_baseline=True):
     """Verify one project's series.
 
     Failures of the project (a conflict, a failed build) land in the
@@ -105,11 +109,14 @@ def verify_project(project, cache_dir, fresh=False, release_name=None,
 
     :param run_tests: False only prepares: the tree with the series
         applied, installed in its test environment (``bench`` uses it).
+    :param reuse_baseline: take the unpatched results from the cache
+        when a clean run with the same key is there (never with
+        ``fresh``); see :mod:`patchseries.baseline`.
     """
     report = ProjectReport(project)
     try:
         _verify(report, cache_dir, fresh, release_name, install_system_deps,
-                run_tests)
+                run_tests, reuse_baseline and not fresh)
     except exceptions.PatchSeriesError as exc:
         report.error = str(exc)
         LOG.error('%s: %s', project, exc)
@@ -118,7 +125,7 @@ def verify_project(project, cache_dir, fresh=False, release_name=None,
 
 
 def _verify(report, cache_dir, fresh, release_name, install_system_deps,
-            run_tests):
+            run_tests, reuse_baseline):
     target = target_mod.load_target(report.project)
     release = target.release(release_name)
     report.release, report.version = release.name, release.version
@@ -148,11 +155,27 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps,
     report.side = table_mod.Side(release, tree_path, env.bin_dir, False)
     regexes = target_mod.selection_regexes(target.tests)
     if run_tests:
-        with _Step(report, 'unpatched'):
-            report.unpatched = testrun.run_selection(
-                env.bin_dir, tree_path, target.test_path, regexes,
-                target.test_env, '%s unpatched' % release.label,
-                os.path.join(logs, '%s-unpatched.log' % release.label))
+        key = baseline_mod.baseline_key(release, env.key(), target.test_path,
+                                        regexes, target.test_env, env.notes)
+        cached = (baseline_mod.load_baseline(cache_dir, release.label, key)
+                  if reuse_baseline else None)
+        if cached:
+            report.unpatched, when = cached
+            report.baseline_reused = True
+            report.notes.append(
+                'unpatched baseline reused: run on %s with the same sdist, '
+                'environment and selection (key %s); --rerun-baseline runs '
+                'it again' % (when, key))
+            LOG.info('%s: unpatched baseline reused (key %s, run on %s)',
+                     report.project, key, when)
+        else:
+            with _Step(report, 'unpatched'):
+                report.unpatched = testrun.run_selection(
+                    env.bin_dir, tree_path, target.test_path, regexes,
+                    target.test_env, '%s unpatched' % release.label,
+                    os.path.join(logs, '%s-unpatched.log' % release.label))
+            baseline_mod.save_baseline(cache_dir, release.label, key,
+                                       report.unpatched)
     if not len(series):
         report.notes.append('the series is empty: the patched run would '
                             'repeat the unpatched one, so it is skipped')
@@ -229,7 +252,8 @@ def format_report(reports):
             report.project,
             '%s (%s)' % (report.release or '?', report.version or '?'),
             str(len(report.patches)),
-            _counts(report.unpatched),
+            _counts(report.unpatched) +
+            (' (reused)' if report.baseline_reused else ''),
             _counts(report.patched) if report.patched else
             ('= unpatched' if report.unpatched else '-'),
             str(len(report.regressions)),
@@ -253,7 +277,8 @@ def verify_cmd(args):
             raise exceptions.UnknownProject(project, target_mod.PROJECTS)
     reports = [verify_project(project, args.cache_dir, fresh=args.fresh,
                               release_name=args.release,
-                              install_system_deps=args.install_system_deps)
+                              install_system_deps=args.install_system_deps,
+                              reuse_baseline=not args.rerun_baseline)
                for project in projects]
     print(format_report(reports))
     table = None
@@ -295,6 +320,10 @@ def add_parser(subparsers, common):
     parser.add_argument('--release', help='release name (default: newest)')
     parser.add_argument('--fresh', action='store_true',
                         help='rebuild the test environments')
+    parser.add_argument(
+        '--rerun-baseline', action='store_true',
+        help='run the unpatched tests even when a clean baseline with the '
+        'same sdist, environment and selection is cached')
     parser.add_argument('--report', metavar='FILE',
                         help='also write the results as JSON')
     parser.add_argument(

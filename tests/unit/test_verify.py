@@ -22,6 +22,7 @@ class VerifyTestCase(test_pq.PqTestCase):
         self.env = self.useFixture(base_fixture(verify.venv_mod, 'TestEnv'))
         self.env.mock.return_value.bin_dir = '/nonexistent/bin'
         self.env.mock.return_value.notes = []
+        self.env.mock.return_value.key.return_value = 'env-key-1'
         # A cached environment, reused.
         self.env.mock.return_value.ensure.return_value = False
         self.runs = self.useFixture(base_fixture(verify.testrun,
@@ -133,6 +134,75 @@ class TestVerifyProject(VerifyTestCase):
         self.assertIn('no-such-command-x', report.error)
         self.assertIn('apt-get install pkg-x', report.error)
         self.runs.mock.assert_not_called()
+
+
+class TestBaselineReuse(VerifyTestCase):
+
+    def test_clean_baseline_is_reused_with_a_note(self):
+        self.results(ALL_PASS)
+        first = self.verify()
+        self.assertFalse(first.baseline_reused)
+        self.runs.mock.reset_mock()
+        second = self.verify()
+        self.runs.mock.assert_not_called()
+        self.assertTrue(second.ok, second.error)
+        self.assertTrue(second.baseline_reused)
+        self.assertEqual(ALL_PASS, second.unpatched.statuses)
+        self.assertNotIn('unpatched', second.steps)
+        self.assertIn('unpatched baseline reused', ' '.join(second.notes))
+        self.assertIn('(reused)', verify.format_report([second]))
+
+    def test_patched_run_still_runs_after_a_reused_baseline(self):
+        self.make_series()
+        self.results(ALL_PASS, ALL_PASS)
+        self.verify()
+        broken = dict(ALL_PASS, **{'toy.tests.test_a.T.test_2': 'fail'})
+        self.runs.mock.reset_mock()
+        self.results(broken)
+        report = self.verify()
+        self.assertTrue(report.baseline_reused)
+        self.assertEqual(1, self.runs.mock.call_count)
+        self.assertEqual(['toy.tests.test_a.T.test_2'], report.regressions)
+
+    def test_failing_baseline_is_not_kept(self):
+        failing = {'toy.tests.test_a.T.test_1': 'fail'}
+        self.results(failing, ALL_PASS)
+        self.verify()
+        second = self.verify()
+        self.assertFalse(second.baseline_reused)
+        self.assertEqual(2, self.runs.mock.call_count)
+
+    def test_other_environment_key_runs_again(self):
+        self.results(ALL_PASS, ALL_PASS)
+        self.verify()
+        self.env.mock.return_value.key.return_value = 'env-key-2'
+        self.assertFalse(self.verify().baseline_reused)
+        self.assertEqual(2, self.runs.mock.call_count)
+
+    def test_other_selection_runs_again(self):
+        self.results(ALL_PASS, ALL_PASS)
+        self.verify()
+        self.target.tests += (('toy.tests.test_b', None),)
+        self.assertFalse(self.verify().baseline_reused)
+
+    def test_fresh_and_rerun_baseline_run_again(self):
+        self.results(ALL_PASS, ALL_PASS, ALL_PASS)
+        self.verify()
+        self.assertFalse(verify.verify_project(
+            'toy', self.cache, fresh=True).baseline_reused)
+        self.assertFalse(verify.verify_project(
+            'toy', self.cache, reuse_baseline=False).baseline_reused)
+        self.assertEqual(3, self.runs.mock.call_count)
+
+    def test_unreadable_record_is_ignored(self):
+        self.results(ALL_PASS, ALL_PASS)
+        self.verify()
+        folder = os.path.join(self.cache, 'baselines')
+        (record,) = [n for n in os.listdir(folder) if n.endswith('.json')]
+        with open(os.path.join(folder, record), 'w') as f:
+            f.write('{"statuses": ')
+        self.assertFalse(self.verify().baseline_reused)
+        self.assertEqual(2, self.runs.mock.call_count)
 
 
 class TestVerifyCommand(VerifyTestCase):
