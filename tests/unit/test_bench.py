@@ -180,6 +180,17 @@ class TestFigureRows(base.TestCase):
         self.assertEqual([500.0], rows[3].values)
         self.assertTrue(rows[3].met)
 
+    def test_p4_reports_the_reused_baseline_pass_on_its_own(self):
+        runs = [{'project': 'nova', 'cache': 'warm', 'seconds': 500.0,
+                 'steps': {'unpatched': 200.0, 'patched': 250.0}},
+                {'project': 'nova', 'cache': bench.WARM_REUSED,
+                 'seconds': 260.0, 'steps': {'patched': 250.0}}]
+        rows = [r.what for r in bench.p4_rows(runs)]
+        self.assertEqual(['verify nova, warm', 'verify, all projects, warm',
+                          'verify nova, warm, baseline reused',
+                          'verify, all projects, warm, baseline reused'],
+                         rows)
+
 
 class TestGlanceDB(base.TestCase):
     """The P2 shortcut on a database shaped like Glance's."""
