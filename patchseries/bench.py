@@ -417,6 +417,10 @@ class GlanceDB(object):
     a time, and the bench waits for each answer).
     """
 
+    # What a copy of an image copies; the affinity tests add
+    # image_properties (base_image_ref lives there).
+    TABLES = (('images', 'id'), ('image_locations', 'image_id'))
+
     def __init__(self, path):
         self.path = path
 
@@ -432,8 +436,7 @@ class GlanceDB(object):
         db = self._connect()
         try:
             with db:
-                for table, key in (('images', 'id'),
-                                   ('image_locations', 'image_id')):
+                for table, key in self.TABLES:
                     self._copy_rows(db, table, key, template_id, ids)
         finally:
             db.close()
@@ -449,7 +452,7 @@ class GlanceDB(object):
                              % (template_id, table))
         for record in template:
             row = dict(zip(columns, record))
-            if table == 'image_locations':
+            if table != 'images':
                 del row['id']  # sqlite numbers the new rows
             names = sorted(row)
             values = []
