@@ -42,11 +42,25 @@ TESTS = (
     ('glance.tests.unit.v2.test_images_resource', None),
     ('glance.tests.unit.async_.flows.test_api_image_import', None),
     ('glance.tests.functional.v2.test_multi_store_images', None),
+    # All but TestKeystoneQuotas.test_stage, whose web-download import of
+    # http://example.com/foo.img needs a resolver for example.com: offline,
+    # the URI filter refuses it with 400 before the import, unpatched and
+    # patched alike.
+    ('glance.tests.functional.v2.test_images',
+     r'(?<!\.TestKeystoneQuotas\.test_stage)$'),
     ('glance.tests.functional.v2.test_discovery', None),
+    # get_stores_from_request (reserved stores), the policies, the
+    # uploading count of the database
+    ('glance.tests.unit.common.test_utils', None),
+    ('glance.tests.unit.test_policy', None),
+    ('glance.tests.unit.v2.test_v2_policy', None),
+    ('glance.tests.functional.db.test_sqlalchemy', 'TestImageStorageUsage'),
 )
 
-# The series adds tests for glance.api.common.start_image_import, which
-# the selection above does not cover.
+# Modules the series adds tests to that the selection above does not
+# cover: the copy races of the import flow (a new module), and
+# glance.api.common.start_image_import.
 SERIES_TESTS = (
+    ('glance.tests.functional.v2.test_images_import_races', None),
     ('glance.tests.unit.api.test_common', None),
 )
