@@ -111,6 +111,11 @@ def make_tree(release, dest, cache_dir, force=False):
              'Import %s %s (%s) from its sdist'
              % (release.target.pypi_name, release.version, release.name),
              env=date)
+    # NOTE: the series is authored by the project, not by whoever edits
+    # it: commits made by hand in this tree get the identity that our
+    # own git calls use.
+    repo.run('config', 'user.name', git.IDENTITY[0])
+    repo.run('config', 'user.email', git.IDENTITY[1])
     repo.run('branch', upstream_branch(release.label))
     repo.run('checkout', '--quiet', '-b', pq_branch(release.label))
     repo.run('branch', '--quiet', '-D', 'main')

@@ -1,5 +1,6 @@
 import os
 import shutil
+import subprocess
 
 from patchseries import exceptions
 from patchseries import git
@@ -40,6 +41,17 @@ class TestMakeTree(TreeTestCase):
         self.assertEqual('patch-queue/toy-1.0', repo.branch())
         self.assertEqual(repo.head(),
                          repo.out('rev-parse', 'upstream/toy-1.0'))
+
+    def test_commits_by_hand_are_authored_by_the_project(self):
+        repo = self.make_tree()
+        with open(os.path.join(os.environ['HOME'], '.gitconfig'), 'w') as f:
+            f.write('[user]\n\tname = Someone Else\n'
+                    '\temail = someone@example.invalid\n')
+        subprocess.run(['git', '-C', repo.path, 'commit', '--quiet',
+                        '--allow-empty', '-m', 'By hand'], check=True,
+                       env=dict(os.environ, GIT_CONFIG_NOSYSTEM='1'))
+        self.assertEqual('%s <%s>' % git.IDENTITY,
+                         repo.out('log', '-1', '--format=%an <%ae>'))
 
     def test_pkg_info_is_tracked_and_litter_ignored(self):
         repo = self.make_tree()
