@@ -41,6 +41,7 @@ TESTS = (
     ('glance.tests.unit.v2.test_image_data_resource', None),
     ('glance.tests.unit.v2.test_images_resource', None),
     ('glance.tests.unit.async_.flows.test_api_image_import', None),
+    ('glance.tests.unit.async_.flows.test_copy_image', None),
     ('glance.tests.functional.v2.test_multi_store_images', None),
     # All but TestKeystoneQuotas.test_stage, whose web-download import of
     # http://example.com/foo.img needs a resolver for example.com: offline,
