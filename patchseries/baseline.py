@@ -23,21 +23,25 @@ LOG = logging.getLogger(__name__)
 LAYOUT = 1
 
 
-def baseline_key(release, env_key, test_path, regexes, test_env, notes=()):
+def baseline_key(release, env_key, selections, test_env, notes=()):
     """A digest of everything that decides the unpatched verdicts.
+
+    :param selections: ``[(name, test path, regexes)]`` as
+        :meth:`patchseries.target.Target.selections` gives them.
 
     >>> class R(object):
     ...     sha256 = 'ab' * 32
-    >>> a = baseline_key(R, 'env1', './t', ['^t\\\\.'], {'A': '1'})
-    >>> a == baseline_key(R, 'env1', './t', ['^t\\\\.'], {'A': '1'})
+    >>> one = [('', './t', ['^t\\\\.'])]
+    >>> a = baseline_key(R, 'env1', one, {'A': '1'})
+    >>> a == baseline_key(R, 'env1', [('', './t', ['^t\\\\.'])], {'A': '1'})
     True
-    >>> a == baseline_key(R, 'env2', './t', ['^t\\\\.'], {'A': '1'})
+    >>> a == baseline_key(R, 'env2', one, {'A': '1'})
     False
-    >>> a == baseline_key(R, 'env1', './t', ['^t\\\\.', '^u'], {'A': '1'})
+    >>> a == baseline_key(R, 'env1', one + [('f', './f', ['^f'])], {'A': '1'})
     False
     """
     facts = {'layout': LAYOUT, 'sdist': release.sha256, 'env': env_key,
-             'test_path': test_path, 'selection': list(regexes),
+             'selections': [list(s) for s in selections],
              'test_env': dict(test_env), 'notes': sorted(notes)}
     return hashlib.sha256(
         json.dumps(facts, sort_keys=True).encode('utf-8')).hexdigest()[:16]
@@ -83,6 +87,7 @@ def save_baseline(cache_dir, label, key, results):
         return False
     record_path, log_path = _paths(cache_dir, label, key)
     os.makedirs(os.path.dirname(record_path), exist_ok=True)
+    # NOTE: a side of several runs names several logs; only one is kept.
     if results.log_path and os.path.exists(results.log_path):
         shutil.copyfile(results.log_path, log_path)
     record = {'statuses': results.statuses, 'seconds': results.seconds,

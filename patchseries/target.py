@@ -58,9 +58,32 @@ class Target(object):
         self.test_path = getattr(data, 'TEST_PATH', None)
         self.tests = tuple(getattr(data, 'TESTS', ()))
         self.series_tests = tuple(getattr(data, 'SERIES_TESTS', ()))
+        # NOTE: some projects run their functional tests apart, from a
+        # test path of their own (nova's [testenv:functional]).
+        self.functional_test_path = getattr(data, 'FUNCTIONAL_TEST_PATH',
+                                            None)
+        self.functional_tests = tuple(getattr(data, 'FUNCTIONAL_TESTS', ()))
+        self.functional_series_tests = tuple(
+            getattr(data, 'FUNCTIONAL_SERIES_TESTS', ()))
         self.releases = dict(
             (name_, Release(self, name_, facts))
             for name_, facts in data.RELEASES.items())
+
+    def selections(self, patched):
+        """What one side runs: ``[(name, test path, stestr regexes)]``.
+
+        :param patched: also select the tests the series adds.
+        """
+        runs = [('', self.test_path, self.tests, self.series_tests)]
+        if self.functional_test_path:
+            runs.append(('functional', self.functional_test_path,
+                         self.functional_tests, self.functional_series_tests))
+        selected = []
+        for name, test_path, tests, series_tests in runs:
+            tests = tests + (series_tests if patched else ())
+            if tests:
+                selected.append((name, test_path, selection_regexes(tests)))
+        return selected
 
     def release(self, name=None):
         """The release called ``name``; the newest when ``name`` is None."""

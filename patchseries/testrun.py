@@ -62,6 +62,14 @@ class Results(object):
         return sorted(i for i in self.ids(PASSED)
                       if patched.statuses.get(i) not in PASSED)
 
+    def merged(self, other):
+        """One result of two runs of the same side (unit, functional)."""
+        statuses = dict(self.statuses)
+        statuses.update(other.statuses)
+        logs = [p for p in (self.log_path, other.log_path) if p]
+        return Results(statuses, ', '.join(logs) or None,
+                       self.seconds + other.seconds)
+
     def as_dict(self):
         return {'run': self.run, 'passed': self.passed,
                 'failed': self.failed, 'skipped': self.skipped,

@@ -153,10 +153,10 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps,
             env.install_tree()
     report.notes.extend(env.notes)
     report.side = table_mod.Side(release, tree_path, env.bin_dir, False)
-    regexes = target_mod.selection_regexes(target.tests)
     if run_tests:
-        key = baseline_mod.baseline_key(release, env.key(), target.test_path,
-                                        regexes, target.test_env, env.notes)
+        key = baseline_mod.baseline_key(
+            release, env.key(), target.selections(patched=False),
+            target.test_env, env.notes)
         cached = (baseline_mod.load_baseline(cache_dir, release.label, key)
                   if reuse_baseline else None)
         if cached:
@@ -170,10 +170,8 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps,
                      report.project, key, when)
         else:
             with _Step(report, 'unpatched'):
-                report.unpatched = testrun.run_selection(
-                    env.bin_dir, tree_path, target.test_path, regexes,
-                    target.test_env, '%s unpatched' % release.label,
-                    os.path.join(logs, '%s-unpatched.log' % release.label))
+                report.unpatched = _run_side(target, release, env, tree_path,
+                                             logs, patched=False)
             baseline_mod.save_baseline(cache_dir, release.label, key,
                                        report.unpatched)
     if not len(series):
@@ -186,12 +184,26 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps,
         env.install_tree()
     if not run_tests:
         return
-    regexes += target_mod.selection_regexes(target.series_tests)
     with _Step(report, 'patched'):
-        report.patched = testrun.run_selection(
-            env.bin_dir, tree_path, target.test_path, regexes,
-            target.test_env, '%s patched' % release.label,
-            os.path.join(logs, '%s-patched.log' % release.label))
+        report.patched = _run_side(target, release, env, tree_path, logs,
+                                   patched=True)
+
+
+def _run_side(target, release, env, tree_path, logs, patched):
+    """Run every selection of one side; one :class:`Results` of them."""
+    side = 'patched' if patched else 'unpatched'
+    selections = target.selections(patched)
+    if not selections:
+        raise exceptions.TestRunError('%s: no test is selected'
+                                      % release.label)
+    results = None
+    for name, test_path, regexes in selections:
+        label = ' '.join(p for p in (release.label, side, name) if p)
+        log = os.path.join(logs, '%s.log' % label.replace(' ', '-'))
+        run = testrun.run_selection(env.bin_dir, tree_path, test_path,
+                                    regexes, target.test_env, label, log)
+        results = run if results is None else results.merged(run)
+    return results
 
 
 def _duration(seconds):

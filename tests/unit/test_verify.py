@@ -136,6 +136,48 @@ class TestVerifyProject(VerifyTestCase):
         self.runs.mock.assert_not_called()
 
 
+class TestFunctionalSelection(VerifyTestCase):
+    """Functional tests run apart, from their own test path."""
+
+    def setUp(self):
+        super().setUp()
+        self.target.functional_test_path = './toy/functional'
+        self.target.functional_series_tests = (
+            ('toy.functional.test_new', None),)
+
+    def test_series_functional_tests_run_patched_only_and_merge(self):
+        self.make_series()
+        functional = {'toy.functional.test_new.T.test_1': 'success'}
+        self.results(ALL_PASS, ALL_PASS, functional)
+        report = self.verify()
+        self.assertTrue(report.ok, report.error)
+        paths = [c[0][2] for c in self.runs.mock.call_args_list]
+        self.assertEqual(['./toy/tests', './toy/tests', './toy/functional'],
+                         paths)
+        self.assertEqual(3, report.patched.run)
+        self.assertEqual(['toy.functional.test_new.T.test_1'],
+                         report.new_tests)
+        labels = [c[0][5] for c in self.runs.mock.call_args_list]
+        self.assertEqual('toy-1.0 patched functional', labels[-1])
+
+    def test_upstream_functional_tests_run_on_both_sides(self):
+        self.make_series()
+        self.target.functional_tests = (('toy.functional.test_old', None),)
+        old = {'toy.functional.test_old.T.test_1': 'success'}
+        self.results(ALL_PASS, old, ALL_PASS, old)
+        report = self.verify()
+        self.assertTrue(report.ok, report.error)
+        self.assertEqual(3, report.unpatched.run)
+        self.assertEqual(4, self.runs.mock.call_count)
+
+    def test_functional_selection_changes_the_baseline_key(self):
+        self.results(ALL_PASS, ALL_PASS)
+        self.verify()
+        self.target.functional_tests = (('toy.functional.test_old', None),)
+        self.results(ALL_PASS, {'toy.functional.test_old.T.t': 'success'})
+        self.assertFalse(self.verify().baseline_reused)
+
+
 class TestBaselineReuse(VerifyTestCase):
 
     def test_clean_baseline_is_reused_with_a_note(self):
