@@ -6,9 +6,13 @@ with sqlite and file stores under one folder. Its paste pipeline takes
 project, user and roles from our test token
 (:mod:`patchseries.glance_identity`), so multi-project cases run without
 keystone; a request without that token is an admin without a project.
+Its policy file starts empty (Glance's defaults) and can be changed while
+it runs (:meth:`RealGlance.set_policy`): oslo.policy reads the file again
+when it changes.
 """
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -87,6 +91,9 @@ filesystem_store_datadir = {root}/staging
 
 [os_glance_tasks_store]
 filesystem_store_datadir = {root}/tasks
+
+[oslo_policy]
+policy_file = {policy}
 """
 
 
@@ -124,7 +131,8 @@ class RealGlance(object):
         text = _CONF.format(
             backends=', '.join('%s:file' % s for s in self.stores),
             default=self.stores[0], url=self.url, root=self.root,
-            colocation=self.colocation)
+            colocation=self.colocation, policy=self.policy_path)
+        self.set_policy({})
         for store in self.stores:
             text += '\n[%s]\nfilesystem_store_datadir = %s\n' % (
                 store, self.store_dir(store))
@@ -138,6 +146,29 @@ class RealGlance(object):
 
     def store_dir(self, store):
         return os.path.join(self.root, store)
+
+    @property
+    def policy_path(self):
+        return os.path.join(self.root, 'etc', 'policy.yaml')
+
+    def set_policy(self, rules):
+        """Make ``rules`` the policy file; Glance's defaults fill the rest.
+
+        Glance reads the file again on its next policy check because its
+        modification time changed; the time is moved forward explicitly,
+        so two writes within the file system's clock tick still count.
+
+        :param rules: ``{rule name: check string}``; ``{}`` restores the
+            defaults.
+        """
+        path = self.policy_path
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        previous = os.stat(path).st_mtime if os.path.exists(path) else 0
+        with open(path + '.new', 'w') as f:
+            json.dump(rules, f, indent=1, sort_keys=True)
+        stamp = max(time.time(), previous + 1)
+        os.utime(path + '.new', (stamp, stamp))
+        os.replace(path + '.new', path)
 
     def _env(self, conf_dir):
         env = dict(os.environ)

@@ -6,12 +6,16 @@ What it simplifies, on purpose:
   ``shared`` image is visible to its owner only.
 - Policy: admin means the ``admin`` role (or no token at all, as Glance's
   unauthenticated context); ``copy-image`` needs admin, as Glance's
-  default policy says.
-- Import methods: only ``copy-image``; the copy runs in a thread.
+  default policy says. Of a policy file, :meth:`FakeGlance.set_policy`
+  models one rule: ``colocate_image: "!"`` (nobody may have an upload
+  co-located).
+- Import methods: ``glance-direct``, which imports while answering, and
+  ``copy-image``, whose copies run in a thread.
 """
 
 import http
 import json
+import os
 import re
 import threading
 import urllib.parse
@@ -37,8 +41,18 @@ _ROUTES = (
     ('PUT', r'^/v2/images/(?P<image_id>[^/]+)/file$', 'upload'),
     ('GET', r'^/v2/images/(?P<image_id>[^/]+)/file$', 'download'),
     ('GET', r'^/v2/info/stores$', 'stores'),
+    ('GET', r'^/v2/info/stores/detail$', 'stores_detail'),
+    ('POST', r'^/v2/images/(?P<image_id>[^/]+)/locations$', 'add_location'),
     ('POST', r'^/v2/images/(?P<image_id>[^/]+)/import$', 'import'),
+    ('PUT', r'^/v2/images/(?P<image_id>[^/]+)/stage$', 'stage'),
+    ('GET', r'^/v2/info/import$', 'import_info'),
+    ('DELETE', r'^/v2/stores/(?P<store_id>[^/]+)/(?P<image_id>[^/]+)$',
+     'delete_from_store'),
 )
+
+# Glance's [DEFAULT] limit_param_default and api_limit_max.
+PAGE_DEFAULT = 25
+PAGE_MAX = 1000
 
 _UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                       r'[0-9a-f]{12}$')
@@ -125,17 +139,25 @@ class FakeGlance(object):
         which ignores the base image ref and accepts reserved stores.
     :param colocation: copy into the base image's other stores after a
         base-ref upload (Glance's ``base_image_colocation``).
+    :param base_ref_property: without the header, take the image's own
+        ``base_image_ref`` property (Glance's ``base_image_ref_property``).
     """
 
     def __init__(self, images, recorder, faults, base_image_ref_support=True,
-                 colocation=True):
+                 colocation=True, base_ref_property=True):
         self.images = images
         self.recorder = recorder
         self.faults = faults
         self.base_image_ref_support = base_image_ref_support
         self.colocation = colocation
+        self.base_ref_property = base_ref_property
         self.copy_failures = set()
+        self.policy = {}
         self._copies = []
+
+    def set_policy(self, rules):
+        """Replace the policy rules, as an operator edits policy.yaml."""
+        self.policy = dict(rules or {})
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -242,9 +264,32 @@ class FakeGlance(object):
                    if self._visible(request, r) and
                    all(str(r.get(k)) == v for k, v in request.query.items()
                        if k in ('name', 'status', 'owner', 'visibility'))]
-        return self._respond(start_response, 200, {
-            'images': [self._view(r) for r in records],
-            'first': '/v2/images', 'schema': '/v2/schemas/images'})
+        # Pages as Glance's: ``limit`` (default 25, at most 1000) after
+        # ``marker``, and a ``next`` link while a page is full. The order
+        # is creation order, not Glance's created_at desc; paging clients
+        # must not care.
+        try:
+            limit = min(int(request.query.get('limit', PAGE_DEFAULT)),
+                        PAGE_MAX)
+        except ValueError:
+            raise errors.BadRequest('limit param must be an integer')
+        if limit < 0:
+            raise errors.BadRequest('limit param must be positive')
+        marker = request.query.get('marker')
+        if marker:
+            ids = [r['id'] for r in records]
+            if marker not in ids:
+                raise errors.BadRequest('marker %s could not be found'
+                                        % marker)
+            records = records[ids.index(marker) + 1:]
+        page = records[:limit]
+        body = {'images': [self._view(r) for r in page],
+                'first': '/v2/images', 'schema': '/v2/schemas/images'}
+        if page and len(records) > limit:
+            query = dict(request.query, marker=page[-1]['id'], limit=limit)
+            body['next'] = '/v2/images?%s' % urllib.parse.urlencode(
+                sorted(query.items()))
+        return self._respond(start_response, 200, body)
 
     def _do_show(self, request, start_response, image_id):
         return self._respond(start_response, 200,
@@ -286,6 +331,46 @@ class FakeGlance(object):
     def _do_stores(self, request, start_response):
         return self._respond(start_response, 200, self.images.info_stores())
 
+    def _do_stores_detail(self, request, start_response):
+        # NOTE: Glance's default policy: admins and services only.
+        if not (request.is_admin or 'service' in request.identity['roles']):
+            raise errors.Forbidden('You are not authorized to view the '
+                                   'details of the stores.')
+        return self._respond(start_response, 200,
+                             self.images.info_stores_detail())
+
+    def _do_add_location(self, request, start_response, image_id):
+        """Glance's add-location API (2024.2), for image volumes.
+
+        Glance finds the cinder store of a ``cinder://`` location by the
+        image volume's type, whatever store the URL names; the fake, which
+        cannot ask Cinder, takes its only cinder store.
+        """
+        record = self._find(request, image_id)
+        body = request.json() or {}
+        url = body.get('url') or ''
+        extra = set(body.get('validation_data') or {}) - {
+            'os_hash_algo', 'os_hash_value'}
+        if extra:
+            # Glance's schema: additionalProperties is false.
+            raise errors.BadRequest('Additional properties are not allowed '
+                                    '(%s were unexpected)'
+                                    % ', '.join(sorted(extra)))
+        if record['status'] != 'queued':
+            raise errors.Conflict('The location can only be added to an '
+                                  'image in queued status')
+        cinder = [s.id for s in self.images.stores.values()
+                  if s.type == 'cinder']
+        if not url.startswith('cinder://') or len(cinder) != 1:
+            raise errors.BadRequest('the fake adds cinder:// locations to '
+                                    'its one cinder store only')
+        volume_id = url.rsplit('/', 1)[-1]
+        self.images.add_location(image_id, cinder[0],
+                                 url='cinder://%s/%s' % (cinder[0],
+                                                         volume_id))
+        self.images.update(image_id, {'status': 'active'})
+        return self._respond(start_response, 202)
+
     def _do_download(self, request, start_response, image_id):
         record = self._find(request, image_id)
         if not record['locations']:
@@ -296,27 +381,40 @@ class FakeGlance(object):
             ('Content-MD5', record['checksum'])])
         return self.images.read(image_id)
 
-    def _do_upload(self, request, start_response, image_id):
+    def _queued_for_data(self, request, image_id, next_status):
+        """The image, if the requester may give it data now."""
         record = self._find(request, image_id)
         if not (request.is_admin or record['owner'] == request.project):
             raise errors.Forbidden('You are not permitted to upload data '
                                    'for this image.')
         if record['status'] != 'queued':
             raise errors.Conflict('Image status transition from %s to '
-                                  'saving is not allowed'
-                                  % record['status'])
-        store_id, base = self.choose_store(request)
+                                  '%s is not allowed'
+                                  % (record['status'], next_status))
+        return record
+
+    def _do_upload(self, request, start_response, image_id):
+        record = self._queued_for_data(request, image_id, 'saving')
+        store_id, base = self.choose_store(request, record)
         self.images.write(image_id, request.body_stream, store_id)
         if base is not None and self.colocation:
             self._colocate(image_id, store_id, base)
+        return self._respond(start_response, 204)
+
+    def _do_stage(self, request, start_response, image_id):
+        self._queued_for_data(request, image_id, 'uploading')
+        self.images.stage(image_id, request.body_stream)
         return self._respond(start_response, 204)
 
     def _do_import(self, request, start_response, image_id):
         record = self._find(request, image_id)
         body = request.json() or {}
         method = (body.get('method') or {}).get('name')
+        if method == 'glance-direct':
+            return self._glance_direct(request, start_response, record, body)
         if method != 'copy-image':
-            raise errors.BadRequest('the fake imports with copy-image only')
+            raise errors.BadRequest('the fake imports with glance-direct '
+                                    'and copy-image only')
         if not request.is_admin:
             raise errors.Forbidden('copy-image is allowed to admins only')
         if record['status'] != 'active':
@@ -334,13 +432,91 @@ class FakeGlance(object):
         self._start_copies(image_id, targets)
         return self._respond(start_response, 202)
 
+    def _glance_direct(self, request, start_response, record, body):
+        """Import the staged data into the requested stores.
+
+        The stores come from the ``stores`` list, else the store header,
+        else the default store. With the series, reserved stores are
+        refused before anything moves. Glance 33 imported into them: the
+        tasks store took the data; the staging store failed (the staged
+        file is already there), leaving the image ``importing`` when all
+        stores had to succeed, and ``queued`` otherwise.
+        """
+        if not (request.is_admin or record['owner'] == request.project):
+            raise errors.Forbidden('You are not permitted to modify '
+                                   'this image.')
+        if record['status'] != 'uploading':
+            raise errors.Conflict("Image needs to be staged before "
+                                  "'glance-direct' method can be used")
+        if 'stores' in body:
+            stores = body['stores']
+        else:
+            stores = [request.headers.get(STORE_HEADER, self.images.default)]
+        for store_id in stores:
+            if (store_id.startswith(store_mod.RESERVED_PREFIX) and
+                    self.base_image_ref_support):
+                raise errors.BadRequest('Store %s is reserved for Glance'
+                                        % store_id)
+            if store_id not in self.images.stores:
+                # Glance answers an unknown store of an import with 409.
+                raise errors.Conflict('Unknown scheme %s' % store_id)
+        must_succeed = body.get('all_stores_must_succeed', True)
+        image_id = record['id']
+        self.images.update(image_id, {
+            'status': 'importing',
+            'os_glance_importing_to_stores': ','.join(stores),
+            'os_glance_failed_import': ''})
+        failed = []
+        for store_id in stores:
+            if store_id == store_mod.RESERVED_STORES[0]:
+                failed.append(store_id)
+                continue
+            with open(self.images.staged_file(image_id), 'rb') as staged:
+                self.images.write(image_id, staged, store_id)
+        changes = {'os_glance_importing_to_stores': '',
+                   'os_glance_failed_import': ','.join(failed)}
+        if failed and not self.images.get(image_id)['locations']:
+            changes['status'] = 'importing' if must_succeed else 'queued'
+        self.images.update(image_id, changes)
+        if not failed:
+            os.unlink(self.images.staged_file(image_id))
+        return self._respond(start_response, 202)
+
+    def _do_import_info(self, request, start_response):
+        return self._respond(start_response, 200, {'import-methods': {
+            'description': 'Import methods available.', 'type': 'array',
+            'value': ['glance-direct', 'copy-image']}})
+
+    def _do_delete_from_store(self, request, start_response, store_id,
+                              image_id):
+        """Remove one location, as Glance's ``delete_from_store``."""
+        record = self._find(request, image_id)
+        if not request.is_admin:
+            # Glance's default delete_image_location policy: admin only.
+            raise errors.Forbidden('You are not permitted to delete '
+                                   'locations of this image.')
+        stores = [loc['metadata']['store'] for loc in record['locations']]
+        if store_id not in stores:
+            raise errors.NotFound('Image %s is not in store %s'
+                                  % (image_id, store_id))
+        if len(stores) == 1:
+            raise errors.Conflict('Cannot delete the last location of '
+                                  'image %s' % image_id)
+        self.images.remove_location(image_id, store_id)
+        return self._respond(start_response, 204)
+
     # Store choice --------------------------------------------------------
 
-    def choose_store(self, request):
+    def choose_store(self, request, record=None):
         """The upload's store, and the base image that placed it, if any.
 
         The order of the patched Glance: the store header, then the base
-        image ref, then the default store.
+        image ref header, then the image's own ``base_image_ref``
+        property (which every Nova release sets on its snapshots), then
+        the default store. A header that is there but unusable does not
+        fall back to the property, as in Glance.
+
+        :param record: the image the data is for.
         """
         store_id = request.headers.get(STORE_HEADER)
         if store_id:
@@ -352,8 +528,10 @@ class FakeGlance(object):
                 raise errors.BadRequest('Unknown backend %s' % store_id)
             return store_id, None
         if self.base_image_ref_support:
-            base = self._usable_base(request,
-                                     request.headers.get(BASE_REF_HEADER))
+            ref = request.headers.get(BASE_REF_HEADER)
+            if ref is None and record is not None and self.base_ref_property:
+                ref = record.get('base_image_ref')
+            base = self._usable_base(request, ref)
             if base is not None:
                 for location in base['locations']:
                     if self.images.writable(location['metadata']['store']):
@@ -383,6 +561,12 @@ class FakeGlance(object):
             if (candidate != store_id and candidate not in targets and
                     self.images.writable(candidate)):
                 targets.append(candidate)
+        if targets and self.policy.get('colocate_image') == '!':
+            # NOTE: as Glance records a refused co-location: the upload
+            # stands, the stores it was not copied to are failed ones.
+            self.images.update(image_id, {
+                'os_glance_failed_import': ','.join(targets)})
+            return
         self._start_copies(image_id, targets)
 
     def _start_copies(self, image_id, targets):
@@ -398,10 +582,15 @@ class FakeGlance(object):
 
     def _copy(self, image_id, targets):
         for store_id in targets:
-            failed = store_id in self.copy_failures
+            fault = self.faults.take('copy')
+            failed = (store_id in self.copy_failures or
+                      bool(fault and fault.status))
             if not failed:
                 try:
-                    self.images.copy_to(image_id, store_id)
+                    if not self.images.copy_to(
+                            image_id, store_id,
+                            pause=fault.delay if fault else 0.0):
+                        return
                 except (OSError, KeyError):
                     failed = True
             with self.images.lock:

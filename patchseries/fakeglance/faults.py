@@ -4,6 +4,10 @@ A fault is named for what the client sees: ``http_503`` (any status
 works: ``http_409``, ``http_500``) answers with that status instead of
 serving the request, ``slow`` delays the answer. Each fault fires for the
 next ``count`` requests of its kind and then disarms itself.
+
+``copy`` is not a request: it is one store copy of a co-location or
+``copy-image`` import, which ``slow`` pauses after its first chunk (the
+copy is then observably in progress) and ``http_NNN`` makes fail.
 """
 
 import re
@@ -11,7 +15,8 @@ import threading
 import time
 
 KINDS = ('any', 'versions', 'schema', 'create', 'list', 'show', 'update',
-         'delete', 'upload', 'download', 'stores', 'import')
+         'delete', 'upload', 'download', 'stores', 'stores_detail', 'import',
+         'add_location', 'import_info', 'delete_from_store', 'stage', 'copy')
 
 
 class Fault(object):
@@ -46,10 +51,14 @@ class Faults(object):
             del self._armed[:]
 
     def take(self, kind):
-        """The fault that fires for this request, if any (and count it)."""
+        """The fault that fires for this request, if any (and count it).
+
+        A fault armed for ``any`` request never fires on a ``copy``.
+        """
+        kinds = (kind,) if kind == 'copy' else (kind, 'any')
         with self._lock:
             for fault in self._armed:
-                if fault.kind in (kind, 'any') and fault.remaining > 0:
+                if fault.kind in kinds and fault.remaining > 0:
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._armed.remove(fault)

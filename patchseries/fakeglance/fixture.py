@@ -27,15 +27,19 @@ class FakeGlanceFixture(fixtures.Fixture):
     :param stores: ``(store id, read only)`` in configuration order.
     :param default: the default store.
     :param base_image_ref_support: False behaves like Glance 33.0.0.
+    :param base_ref_property: False ignores the image's own
+        ``base_image_ref`` property (``[DEFAULT] base_image_ref_property``).
     """
 
     def __init__(self, stores=DEFAULT_STORES, default='store1',
-                 base_image_ref_support=True, colocation=True, root=None):
+                 base_image_ref_support=True, colocation=True, root=None,
+                 base_ref_property=True):
         super().__init__()
         self.stores = stores
         self.default = default
         self.base_image_ref_support = base_image_ref_support
         self.colocation = colocation
+        self.base_ref_property = base_ref_property
         self.root = root
 
     def _setUp(self):
@@ -47,7 +51,8 @@ class FakeGlanceFixture(fixtures.Fixture):
         self.app = app_mod.FakeGlance(
             self.images, self.recorder, self.faults,
             base_image_ref_support=self.base_image_ref_support,
-            colocation=self.colocation)
+            colocation=self.colocation,
+            base_ref_property=self.base_ref_property)
         self.server = server_mod.LoopbackServer(self.app).start()
         self.addCleanup(self.server.stop)
         self.url = self.server.url

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import os
 import threading
+import time
 import uuid
 
 from patchseries.fakeglance import errors
@@ -37,12 +38,25 @@ READ_ONLY = ('id', 'status', 'size', 'virtual_size', 'checksum', 'owner',
 
 
 class Store(object):
-    def __init__(self, store_id, path, read_only=False, description=None):
+    """A file store, or a cinder store when it has a ``volume_type``.
+
+    A cinder store keeps uploaded data in its folder like a file store;
+    it also takes ``cinder://`` locations (image volumes), which have no
+    data in the fake.
+    """
+
+    def __init__(self, store_id, path, read_only=False, description=None,
+                 volume_type=None):
         self.id = store_id
         self.path = path
         self.read_only = read_only
         self.description = description
+        self.volume_type = volume_type
         os.makedirs(path, exist_ok=True)
+
+    @property
+    def type(self):
+        return 'file' if self.volume_type is None else 'cinder'
 
     @property
     def reserved(self):
@@ -79,6 +93,17 @@ class ImageStore(object):
             raise ValueError('default store %r is not a store' % default)
         self.default = default
         self.images = {}
+
+    def add_cinder_store(self, store_id, volume_type, root):
+        """Add a cinder store for volumes of ``volume_type``."""
+        with self.lock:
+            self.stores[store_id] = Store(store_id,
+                                          os.path.join(root, store_id),
+                                          volume_type=volume_type)
+
+    def remove_store(self, store_id):
+        with self.lock:
+            self.stores.pop(store_id, None)
 
     # Records -------------------------------------------------------------
 
@@ -118,6 +143,8 @@ class ImageStore(object):
     def delete(self, image_id):
         with self.lock:
             record = self.images.pop(image_id, None)
+        if record and os.path.exists(self.staged_file(image_id)):
+            os.unlink(self.staged_file(image_id))
         if record:
             for location in record['locations']:
                 store = self.stores.get(location['metadata']['store'])
@@ -125,13 +152,26 @@ class ImageStore(object):
                     os.unlink(store.file_for(image_id))
         return record
 
-    def add_location(self, image_id, store_id):
+    def add_location(self, image_id, store_id, url=None):
         with self.lock:
             record = self.images[image_id]
             record['locations'].append({
-                'url': 'file://' + self.stores[store_id].file_for(image_id),
+                'url': url or 'file://' + self.stores[store_id].file_for(
+                    image_id),
                 'metadata': {'store': store_id}})
             record['updated_at'] = _now()
+
+    def remove_location(self, image_id, store_id):
+        """Drop the image's location in ``store_id`` and its file."""
+        with self.lock:
+            record = self.images[image_id]
+            record['locations'] = [
+                loc for loc in record['locations']
+                if loc['metadata']['store'] != store_id]
+            record['updated_at'] = _now()
+        path = self.stores[store_id].file_for(image_id)
+        if os.path.exists(path):
+            os.unlink(path)
 
     # Data ----------------------------------------------------------------
 
@@ -172,18 +212,45 @@ class ImageStore(object):
             for chunk in iter(lambda: f.read(CHUNK), b''):
                 yield chunk
 
-    def copy_to(self, image_id, store_id):
-        """Copy the image's data into another store, chunk by chunk."""
+    def copy_to(self, image_id, store_id, pause=0.0):
+        """Copy the image's data into another store, chunk by chunk.
+
+        :param pause: seconds to wait after the first chunk is written.
+        :returns: False when the image was deleted meanwhile; what the
+            copy wrote is deleted again, as the patched Glance does.
+        """
         record = self.get(image_id)
+        if record is None:
+            return False
         source = self.stores[record['locations'][0]['metadata']['store']]
         target = self.stores[store_id]
+        part = target.file_for(image_id) + '.part'
         with open(source.file_for(image_id), 'rb') as src, \
-                open(target.file_for(image_id) + '.part', 'wb') as dst:
-            for chunk in iter(lambda: src.read(CHUNK), b''):
+                open(part, 'wb') as dst:
+            for index, chunk in enumerate(iter(lambda: src.read(CHUNK),
+                                               b'')):
                 dst.write(chunk)
-        os.replace(target.file_for(image_id) + '.part',
-                   target.file_for(image_id))
-        self.add_location(image_id, store_id)
+                if index == 0 and pause:
+                    dst.flush()
+                    time.sleep(pause)
+        with self.lock:
+            if image_id not in self.images:
+                os.unlink(part)
+                return False
+            os.replace(part, target.file_for(image_id))
+            self.add_location(image_id, store_id)
+        return True
+
+    def stage(self, image_id, stream):
+        """Keep ``stream`` in the staging area; the image is uploading."""
+        path = self.stores[RESERVED_STORES[0]].file_for(image_id)
+        with open(path, 'wb') as out:
+            for chunk in iter(lambda: stream.read(WRITE_CHUNK), b''):
+                out.write(chunk)
+        return self.update(image_id, {'status': 'uploading'})
+
+    def staged_file(self, image_id):
+        return self.stores[RESERVED_STORES[0]].file_for(image_id)
 
     # Views ---------------------------------------------------------------
 
@@ -205,4 +272,20 @@ class ImageStore(object):
             if store.read_only:
                 entry['read-only'] = 'true'
             out.append(entry)
+        return {'stores': out}
+
+    def info_stores_detail(self):
+        """The ``/v2/info/stores/detail`` body: type and properties too."""
+        out = self.info_stores()['stores']
+        for entry in out:
+            store = self.stores[entry['id']]
+            entry['type'] = store.type
+            if store.type == 'cinder':
+                entry['properties'] = {'volume_type': store.volume_type,
+                                       'use_multipath': False}
+            else:
+                entry['properties'] = {'data_dir': store.path,
+                                       'chunk_size': CHUNK,
+                                       'thin_provisioning': False}
+            entry['weight'] = 0
         return {'stores': out}

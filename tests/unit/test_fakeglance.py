@@ -6,6 +6,7 @@ import os
 import time
 
 import ddt
+import fixtures
 from glanceclient import client as glance_client
 from glanceclient import exc as glance_exc
 
@@ -154,6 +155,147 @@ class TestUploadStoreChoice(FakeGlanceTestCase):
         self.assertEqual('store3', image['os_glance_failed_import'])
         self.assertEqual('', image['os_glance_importing_to_stores'])
 
+    def files_of(self, image_id):
+        """{store: bytes} of every file the image has in a store folder."""
+        found = {}
+        for store_id, store in self.fake.images.stores.items():
+            for name in os.listdir(store.path):
+                if name.startswith(image_id):
+                    found[store_id] = os.path.getsize(
+                        os.path.join(store.path, name))
+        return found
+
+    def slow_colocated_upload(self):
+        self.fake.faults.arm('slow', kind='copy', count=1, delay=1.0)
+        snap = self.new_image()
+        upload(self.fake, snap['id'], headers={BASE_REF: self.base['id']})
+        image = self.client.images.get(snap['id'])
+        # The copy into store3 is observably in progress.
+        self.assertEqual('store3', image['os_glance_importing_to_stores'])
+        self.assertEqual('store2', image['stores'])
+        return snap['id']
+
+    def test_slow_copy_fault_pauses_the_copy(self):
+        image_id = self.slow_colocated_upload()
+        self.assertEqual('store2,store3', self.stores_of(image_id))
+
+    def test_delete_during_copy_leaves_no_data(self):
+        image_id = self.slow_colocated_upload()
+        self.assertIn('store3', self.files_of(image_id))
+        self.client.images.delete(image_id)
+        self.assertTrue(self.fake.app.wait_for_copies(30))
+        self.assertEqual({}, self.files_of(image_id))
+
+    def test_update_during_copy_is_kept(self):
+        image_id = self.slow_colocated_upload()
+        self.client.images.update(image_id, purpose='kept', protected=True,
+                                  tags=['kept'])
+        self.assertEqual('store2,store3', self.stores_of(image_id))
+        image = self.client.images.get(image_id)
+        self.assertEqual(('kept', True, ['kept']),
+                         (image['purpose'], image['protected'],
+                          image['tags']))
+
+    def test_denied_colocation_is_recorded(self):
+        self.fake.app.set_policy({'colocate_image': '!'})
+        snap = self.new_image()
+        upload(self.fake, snap['id'], headers={BASE_REF: self.base['id']})
+        self.assertEqual('store2', self.stores_of(snap['id']))
+        image = self.client.images.get(snap['id'])
+        self.assertEqual(('active', 'store3'),
+                         (image['status'], image['os_glance_failed_import']))
+        self.assertFalse(self.fake.app._copies)
+
+    def stage(self, data=b'staged'):
+        snap = self.new_image()
+        self.client.images.stage(snap['id'], io.BytesIO(data))
+        self.assertEqual('uploading',
+                         self.client.images.get(snap['id'])['status'])
+        return snap['id']
+
+    def test_glance_direct_import(self):
+        image_id = self.stage()
+        self.client.images.image_import(image_id, method='glance-direct',
+                                        stores=['store2', 'store3'])
+        image = self.client.images.get(image_id)
+        self.assertEqual(('active', 'store2,store3', ''),
+                         (image['status'], image['stores'],
+                          image['os_glance_failed_import']))
+        self.assertEqual({'store2': 6, 'store3': 6},
+                         self.files_of(image_id))
+
+    def test_glance_direct_import_to_header_or_default_store(self):
+        image_id = self.stage()
+        self.client.images.image_import(image_id, method='glance-direct',
+                                        backend='store3')
+        self.assertEqual('store3', self.stores_of(image_id))
+        image_id = self.stage()
+        self.client.images.image_import(image_id, method='glance-direct')
+        self.assertEqual('store1', self.stores_of(image_id))
+
+    @ddt.data({'stores': ['store2', 'os_glance_tasks_store']},
+              {'backend': 'os_glance_staging_store'})
+    def test_glance_direct_import_refuses_reserved_stores(self, kwargs):
+        image_id = self.stage()
+        exc = self.assertRaises(glance_exc.HTTPBadRequest,
+                                self.client.images.image_import, image_id,
+                                method='glance-direct', **kwargs)
+        self.assertIn('os_glance_', str(exc))
+        self.assertEqual({'os_glance_staging_store': 6},
+                         self.files_of(image_id))
+        self.assertEqual('uploading',
+                         self.client.images.get(image_id)['status'])
+
+    def test_glance_direct_import_needs_staged_data(self):
+        snap = self.new_image()
+        self.assertRaises(glance_exc.HTTPConflict,
+                          self.client.images.image_import, snap['id'],
+                          method='glance-direct')
+
+
+class TestBaseImageRefProperty(FakeGlanceTestCase):
+    """Without the header, the image's own base_image_ref places it."""
+
+    def snapshot(self, base_ref, **props):
+        # As nova.compute.utils.create_image creates every snapshot.
+        return self.new_image(base_image_ref=base_ref, image_type='snapshot',
+                              instance_uuid='9b0e3c1a-1f4e-4c59-9d4c-'
+                              '2a3c5b7e8f10', **props)
+
+    def test_property_places_and_colocates_like_the_header(self):
+        snap = self.snapshot(self.base['id'])
+        upload(self.fake, snap['id'])
+        self.assertEqual('store2,store3', self.stores_of(snap['id']))
+        self.assertNotIn('x-openstack-base-image-ref',
+                         self.fake.recorder.uploads()[-1]['headers'])
+
+    def test_headers_win_over_the_property(self):
+        other = self.new_image('other', visibility='private')
+        upload(self.fake, other['id'], backend='store3')
+        by_store = self.snapshot(self.base['id'])
+        upload(self.fake, by_store['id'], backend='store1')
+        by_header = self.snapshot(self.base['id'])
+        upload(self.fake, by_header['id'], headers={BASE_REF: other['id']})
+        self.assertEqual(['store1', 'store3'],
+                         [self.stores_of(by_store['id']),
+                          self.stores_of(by_header['id'])])
+
+    def test_unusable_property_falls_back_like_an_unknown_id(self):
+        theirs = self.new_image('theirs', project='projB',
+                                visibility='private')
+        upload(self.fake, theirs['id'], project='projB', backend='store3')
+        for ref in (theirs['id'], 'not-a-uuid',
+                    '11111111-2222-3333-4444-555555555555'):
+            snap = self.snapshot(ref)
+            upload(self.fake, snap['id'])
+            self.assertEqual('store1', self.stores_of(snap['id']), ref)
+
+    def test_property_can_be_turned_off(self):
+        self.fake.app.base_ref_property = False
+        snap = self.snapshot(self.base['id'])
+        upload(self.fake, snap['id'])
+        self.assertEqual('store1', self.stores_of(snap['id']))
+
 
 class TestUnpatchedGlance(FakeGlanceTestCase):
     """With base_image_ref_support=False the fake is Glance 33.0.0."""
@@ -166,11 +308,34 @@ class TestUnpatchedGlance(FakeGlanceTestCase):
         upload(self.fake, snap['id'], headers={BASE_REF: self.base['id']})
         self.assertEqual('store1', self.stores_of(snap['id']))
 
+    def test_base_image_ref_property_is_ignored(self):
+        snap = self.new_image(base_image_ref=self.base['id'])
+        upload(self.fake, snap['id'])
+        self.assertEqual('store1', self.stores_of(snap['id']))
+
     def test_reserved_store_is_accepted_as_upstream_does(self):
         snap = self.new_image()
         upload(self.fake, snap['id'], backend='os_glance_staging_store')
         self.assertEqual('os_glance_staging_store',
                          self.stores_of(snap['id']))
+
+    def test_glance_direct_import_into_reserved_stores(self):
+        # What Glance 33 does, measured on the real one.
+        answers = []
+        for kwargs in ({'stores': ['os_glance_tasks_store']},
+                       {'backend': 'os_glance_staging_store'},
+                       {'stores': ['os_glance_staging_store']}):
+            snap = self.new_image()
+            self.client.images.stage(snap['id'], io.BytesIO(b'staged'))
+            self.client.images.image_import(snap['id'],
+                                            method='glance-direct', **kwargs)
+            image = self.client.images.get(snap['id'])
+            answers.append((image['status'], image.get('stores'),
+                            image['os_glance_failed_import']))
+        self.assertEqual(
+            [('active', 'os_glance_tasks_store', ''),
+             ('importing', None, 'os_glance_staging_store'),
+             ('queued', None, 'os_glance_staging_store')], answers)
 
 
 class TestImageApi(FakeGlanceTestCase):
@@ -213,6 +378,40 @@ class TestImageApi(FakeGlanceTestCase):
              {'id': 'store3'}, {'id': 'readonly', 'read-only': 'true'}],
             stores)
 
+    def test_stores_detail_types_and_policy(self):
+        self.fake.images.add_cinder_store('cinder1', 'lvm',
+                                          self.useFixture(
+                                              fixtures.TempDir()).path)
+        self.assertRaises(glance_exc.HTTPForbidden,
+                          self.client.images.get_stores_info_detail)
+        service = self.fake.client('projA', roles=('member', 'service'))
+        stores = service.images.get_stores_info_detail()['stores']
+        self.assertEqual(
+            [('store1', 'file'), ('store2', 'file'), ('store3', 'file'),
+             ('readonly', 'file'), ('cinder1', 'cinder')],
+            [(s['id'], s['type']) for s in stores])
+        self.assertEqual({'volume_type': 'lvm', 'use_multipath': False},
+                         stores[-1]['properties'])
+
+    def test_add_location_of_an_image_volume(self):
+        self.fake.images.add_cinder_store('cinder1', 'lvm',
+                                          self.useFixture(
+                                              fixtures.TempDir()).path)
+        snap = self.new_image()
+        # Glance's schema takes hash values only as validation data.
+        self.assertRaises(glance_exc.HTTPBadRequest,
+                          self.client.images.add_image_location,
+                          snap['id'], 'cinder://store3/vol-1',
+                          {'store': 'store3'})
+        # The store named in the URL does not matter.
+        self.client.images.add_image_location(snap['id'],
+                                              'cinder://store3/vol-1')
+        image = self.fake.client().images.get(snap['id'])
+        self.assertEqual(('active', 'cinder1'),
+                         (image['status'], image['stores']))
+        self.assertEqual('cinder://cinder1/vol-1',
+                         image['locations'][0]['url'])
+
     def test_copy_image_import_needs_admin(self):
         snap = self.new_image()
         upload(self.fake, snap['id'])
@@ -223,6 +422,48 @@ class TestImageApi(FakeGlanceTestCase):
         admin.images.image_import(snap['id'], method='copy-image',
                                   all_stores=True)
         self.assertEqual('store1,store2,store3', self.stores_of(snap['id']))
+
+    def test_list_pages_with_limit_and_marker(self):
+        for index in range(4):
+            self.new_image('page-%d' % index)
+        pages = []
+        marker = None
+        for _ in range(10):
+            query = {'limit': 2}
+            if marker:
+                query['marker'] = marker
+            body = self.client.http_client.get(
+                '/v2/images', params=query)[1]
+            pages.append([i['name'] for i in body['images']])
+            if 'next' not in body:
+                break
+            marker = body['images'][-1]['id']
+        self.assertEqual([['base', 'page-0'], ['page-1', 'page-2'],
+                          ['page-3']], pages)
+        self.assertRaises(glance_exc.HTTPBadRequest,
+                          self.client.http_client.get, '/v2/images',
+                          params={'marker': 'no-such-image'})
+
+    def test_import_info_offers_copy_image(self):
+        body = self.client.http_client.get('/v2/info/import')[1]
+        self.assertEqual(['glance-direct', 'copy-image'],
+                         body['import-methods']['value'])
+
+    def test_delete_from_store_needs_admin_and_keeps_the_last(self):
+        admin = self.fake.client('projA', roles=('admin',))
+        self.assertRaises(glance_exc.HTTPForbidden,
+                          self.client.images.delete_from_store,
+                          'store2', self.base['id'])
+        admin.images.delete_from_store('store2', self.base['id'])
+        self.assertEqual('store3', self.stores_of(self.base['id']))
+        self.assertFalse(os.path.exists(
+            self.fake.images.stores['store2'].file_for(self.base['id'])))
+        self.assertRaises(glance_exc.HTTPConflict,
+                          admin.images.delete_from_store,
+                          'store3', self.base['id'])
+        self.assertRaises(glance_exc.HTTPNotFound,
+                          admin.images.delete_from_store,
+                          'store1', self.base['id'])
 
 
 class TestRecorderAndFaults(FakeGlanceTestCase):
@@ -259,6 +500,19 @@ class TestRecorderAndFaults(FakeGlanceTestCase):
         start = time.monotonic()
         self.client.images.get(self.base['id'])
         self.assertGreaterEqual(time.monotonic() - start, 0.3)
+
+    def test_copy_faults_fire_on_copies_only(self):
+        self.fake.faults.arm('http_500', kind='any', count=1)
+        copy_fault = self.fake.faults.arm('http_500', kind='copy', count=1)
+        # The fault armed for any request fires on the next request.
+        self.assertRaises(glance_exc.HTTPInternalServerError,
+                          self.client.images.get, self.base['id'])
+        snap = self.new_image()
+        upload(self.fake, snap['id'], headers={BASE_REF: self.base['id']})
+        self.assertEqual('store2', self.stores_of(snap['id']))
+        self.assertEqual('store3', self.client.images.get(snap['id'])[
+            'os_glance_failed_import'])
+        self.assertEqual(0, copy_fault.remaining)
 
     def test_unknown_fault_names_the_choices(self):
         exc = self.assertRaises(ValueError, self.fake.faults.arm,

@@ -16,23 +16,33 @@ class TestGlanceRowsOnFake(base.TestCase):
             base_image_ref_support=patched))
         results = scenarios.run_rows(
             scenarios.Glance('fake', fake.url, recorder=fake.recorder,
-                             faults=fake.faults, images=fake.images))
+                             faults=fake.faults, images=fake.images,
+                             set_policy=fake.app.set_policy))
         text, failures = scenarios.format_table([('fake', results)],
                                                 {'glance': patched})
         row = 'base ref only in a read-only store -> default'
         self.assertEqual('store1', results[row]['outcome'])
+        # The policy row put the default policy back.
+        self.assertEqual({}, fake.app.policy)
         self.assertEqual(0, failures, text)
         self.assertEqual(len(scenarios.GLANCE_ROWS), len(results))
 
     def test_column_that_cannot_run_a_row_says_so(self):
         fake = self.useFixture(fixture.FakeGlanceFixture())
-        # Without access to the fake's stores, as with the real Glance.
-        results = scenarios.run_rows(scenarios.Glance('other', fake.url))
+        # Without access to the fake's stores, faults and policy, as with
+        # a Glance that offers none of them. (The copy rows would copy
+        # COPY_SIZE bytes without a pause: not a unit test.)
+        rows = [row for row in scenarios.GLANCE_ROWS
+                if 'co-location copy' not in row.name]
+        results = scenarios.run_rows(scenarios.Glance('other', fake.url),
+                                     rows)
         row = 'base ref only in a read-only store -> default'
         self.assertEqual(scenarios.NOT_RUN_READ_ONLY,
                          results[row]['outcome'])
+        row = 'base ref, colocate_image policy "!" -> upload, no copy'
+        self.assertEqual(scenarios.NOT_RUN_POLICY, results[row]['outcome'])
         text, failures = scenarios.format_table([('other', results)],
-                                                {'glance': True})
+                                                {'glance': True}, rows)
         self.assertEqual(0, failures, text)
 
     def test_a_wrong_answer_fails_its_row(self):

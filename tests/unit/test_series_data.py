@@ -61,3 +61,26 @@ class TestSeriesForm(base.TestCase):
                                      '%s: %s' % (project, blueprint))
                     self.assertNotIn('Implements', kinds[:-1],
                                      '%s: %s' % (project, blueprint))
+
+    def test_every_test_module_a_series_touches_is_run(self):
+        for project in target_mod.PROJECTS:
+            target = target_mod.load_target(project)
+            selected = set(module for module, _ in
+                           target.tests + target.series_tests +
+                           target.functional_tests +
+                           target.functional_series_tests)
+            for release in target.releases.values():
+                for patch in series_mod.Series(release.series_dir).patches:
+                    for path in patch.files:
+                        name = path.rsplit('/', 1)[-1]
+                        if not (name.startswith('test_') and
+                                name.endswith('.py')):
+                            continue
+                        module = path[:-3].replace('/', '.')
+                        # A selection may name a whole package.
+                        covered = [s for s in selected
+                                   if module == s or
+                                   module.startswith(s + '.')]
+                        self.assertTrue(covered, '%s changes %s, which '
+                                        'verify does not run'
+                                        % (patch.name, path))

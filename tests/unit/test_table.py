@@ -24,6 +24,15 @@ class TestUpstreamCheckout(test_tree.TreeTestCase):
         self.assertEqual(patched_head, repo.head())
         self.assertEqual('patch-queue/toy-1.0', repo.branch())
 
+    def test_kept_project_stays_patched(self):
+        repo = self.make_tree()
+        base.commit_change(repo, 'toy/core.py', 'def answer():\n    pass\n',
+                           'Change the answer', 'I' + 'c' * 40)
+        patched_head = repo.head()
+        side = table.Side(self.release, repo.path, '/nonexistent', True)
+        with table.upstream_checkout({'toy': side}, keep=('toy',)):
+            self.assertEqual(patched_head, repo.head())
+
     def test_unpatched_tree_is_not_touched(self):
         repo = self.make_tree()
         side = table.Side(self.release, repo.path, '/nonexistent', False)
@@ -41,6 +50,32 @@ class TestRunTable(base.TestCase):
         self.assertEqual(len(scenarios.CLIENT_ROWS) + 1, len(skipped))
         self.assertIn('real Glance column (not run: glance was not '
                       'verified)', skipped)
+
+
+class TestPhases(base.TestCase):
+
+    def sides(self, **patched):
+        return dict((name, table.Side(None, '/nonexistent', '/nonexistent',
+                                      applied))
+                    for name, applied in patched.items())
+
+    def test_glance_alone_runs_marked_rows_with_only_glance_patched(self):
+        rows = scenarios.GLANCE_ROWS
+        phases = table._phases(self.sides(glance=True, nova=True), rows)
+        self.assertEqual(3, len(phases))
+        title, keep, alone = phases[2]
+        self.assertEqual(table.GLANCE_ALONE, title)
+        self.assertEqual(('glance',), keep)
+        self.assertEqual([r for r in rows if r.glance_alone], alone)
+        self.assertTrue(alone)
+        self.assertEqual(('glance', 'nova'), phases[1][1])
+        self.assertEqual((), phases[0][1])
+
+    def test_no_glance_alone_pass_without_a_patched_glance_and_others(self):
+        rows = scenarios.GLANCE_ROWS
+        for sides in (self.sides(glance=True), self.sides(nova=True),
+                      self.sides(glance=False, nova=True)):
+            self.assertEqual(2, len(table._phases(sides, rows)), sides)
 
 
 class TestRunClient(base.TestCase):
