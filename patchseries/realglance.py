@@ -8,8 +8,11 @@ project, user and roles from our test token
 keystone; a request without that token is an admin without a project.
 Its policy file starts empty (Glance's defaults) and can be changed while
 it runs (:meth:`RealGlance.set_policy`): oslo.policy reads the file again
-when it changes.
+when it changes. Glance's enforcer merges a new file into the rules it
+has (``overwrite=False``), so a rule is put back by writing its default,
+which Glance itself says.
 """
+
 
 import contextlib
 import json
@@ -28,6 +31,12 @@ from patchseries import exceptions
 from patchseries import glance_identity
 
 LOG = logging.getLogger(__name__)
+
+# Glance's own defaults, from the Glance under test.
+_DEFAULT_RULES = (
+    'import json; from glance import policies; '
+    'print(json.dumps(dict((r.name, r.check_str) '
+    'for r in policies.list_rules())))')
 
 WRITABLE_STORES = ('store1', 'store2', 'store3')
 
@@ -122,6 +131,7 @@ class RealGlance(object):
         self.port = None
         self.url = None
         self.proc = None
+        self._overridden = set()
 
     def _write_config(self):
         conf_dir = os.path.join(self.root, 'etc')
@@ -161,6 +171,14 @@ class RealGlance(object):
         :param rules: ``{rule name: check string}``; ``{}`` restores the
             defaults.
         """
+        rules = dict(rules)
+        restored = self._overridden - set(rules)
+        if restored:
+            defaults = self._default_rules()
+            # NOTE: a rule this Glance does not define is never checked.
+            rules.update((name, defaults[name]) for name in restored
+                         if name in defaults)
+        self._overridden = set(rules) - restored
         path = self.policy_path
         os.makedirs(os.path.dirname(path), exist_ok=True)
         previous = os.stat(path).st_mtime if os.path.exists(path) else 0
@@ -169,6 +187,17 @@ class RealGlance(object):
         stamp = max(time.time(), previous + 1)
         os.utime(path + '.new', (stamp, stamp))
         os.replace(path + '.new', path)
+
+    def _default_rules(self):
+        proc = subprocess.run(
+            [os.path.join(self.bin_dir, 'python'), '-c', _DEFAULT_RULES],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL)
+        if proc.returncode:
+            raise exceptions.PatchSeriesError(
+                'cannot read the policy defaults of the Glance in %s: %s'
+                % (self.bin_dir, proc.stderr.strip()[-500:]))
+        return json.loads(proc.stdout)
 
     def _env(self, conf_dir):
         env = dict(os.environ)

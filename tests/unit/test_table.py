@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 
@@ -113,3 +114,39 @@ class TestRealGlanceLauncher(base.TestCase):
         exc = self.assertRaises(exceptions.PatchSeriesError, server.start)
         self.assertIn('has no gunicorn', str(exc))
         self.assertIsNone(server.proc)
+
+
+class TestRealGlancePolicy(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        bin_dir = os.path.join(self.tmp, 'bin')
+        os.makedirs(bin_dir)
+        # Stands in for the Glance environment's python: Glance's defaults.
+        with open(os.path.join(bin_dir, 'python'), 'w') as f:
+            f.write('#!/bin/sh\necho \'{"colocate_image": "role:member",'
+                    ' "upload_image": "role:member"}\'\n')
+        os.chmod(os.path.join(bin_dir, 'python'), 0o755)
+        self.server = realglance.RealGlance(bin_dir,
+                                            os.path.join(self.tmp, 'root'))
+
+    def written(self):
+        with open(self.server.policy_path) as f:
+            return json.load(f)
+
+    def test_restoring_writes_the_default_glance_would_merge_over(self):
+        self.server.set_policy({'colocate_image': '!'})
+        self.assertEqual({'colocate_image': '!'}, self.written())
+        before = os.stat(self.server.policy_path).st_mtime
+        self.server.set_policy({})
+        # Glance merges files (overwrite=False): an empty file would
+        # leave "!" in force.
+        self.assertEqual({'colocate_image': 'role:member'}, self.written())
+        self.assertGreater(os.stat(self.server.policy_path).st_mtime, before)
+        self.server.set_policy({})
+        self.assertEqual({}, self.written())
+
+    def test_rule_glance_does_not_define_is_dropped(self):
+        self.server.set_policy({'no_such_rule': '!'})
+        self.server.set_policy({})
+        self.assertEqual({}, self.written())
