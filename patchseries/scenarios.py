@@ -276,8 +276,10 @@ def _delete_during_copy(glance, bases):
         glance.client().images.delete(image_id)
     except glance_exc.HTTPException as exc:
         return {'outcome': '%s, delete answered %s' % (state, exc.code)}
-    left = _data_left(dirs, image_id)
+    # NOTE: the copy task ends first, so data it writes after the
+    # delete is counted too.
     _wait_task_end(glance, task_id)
+    left = _data_left(dirs, image_id)
     return {'outcome': '%s, deleted, %s' % (state, left)}
 
 
