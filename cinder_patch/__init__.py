@@ -13,6 +13,27 @@ RELEASES = {
         'series': 'series',
         'constraints': 'constraints/2026.2.txt',
     },
+    '2026.1': {
+        'version': '28.0.0',
+        'sha256': ('8b3326ec6dd2b5e34b73d39f6142a3e4'
+                   '908a7afe14974b651e4686dac8a1a12f'),
+        'series': 'series-2026.1',
+        'constraints': 'constraints/2026.1.txt',
+    },
+    '2025.1': {
+        'version': '26.3.0',
+        'sha256': ('77ed7125173d15b1c55cbceca04d2e41'
+                   '0bcc870ca420cd1f9e36028acbd75c6b'),
+        'series': 'series-2025.1',
+        'constraints': 'constraints/2025.1.txt',
+    },
+    '2024.1': {
+        'version': '24.5.0',
+        'sha256': ('9164d571c9c5703715b7d8ed1a0302dd'
+                   '6a90c135d24d36e3c4e511d1c2747ecb'),
+        'series': 'series-2024.1',
+        'constraints': 'constraints/2024.1.txt',
+    },
 }
 
 EXTRAS = ()

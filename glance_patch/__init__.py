@@ -13,6 +13,27 @@ RELEASES = {
         'series': 'series',
         'constraints': 'constraints/2026.2.txt',
     },
+    '2026.1': {
+        'version': '32.0.0',
+        'sha256': ('e92cce22edf09f573c7083cecb783f19'
+                   'b526a3be9bc34c4018e658962b9d98e5'),
+        'series': 'series-2026.1',
+        'constraints': 'constraints/2026.1.txt',
+    },
+    '2025.1': {
+        'version': '30.2.0',
+        'sha256': ('d2cf8e4c24e851b9b1c1c6e665ee8925'
+                   '398074be67de2af72b6063ce3f44a248'),
+        'series': 'series-2025.1',
+        'constraints': 'constraints/2025.1.txt',
+    },
+    '2024.1': {
+        'version': '28.2.0',
+        'sha256': ('e31b68351bb6c4fe50f9ff273116a292'
+                   '5a16bdb4e65fc7799e3b18f09e6e8e27'),
+        'series': 'series-2024.1',
+        'constraints': 'constraints/2024.1.txt',
+    },
 }
 
 EXTRAS = ()

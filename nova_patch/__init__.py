@@ -16,6 +16,27 @@ RELEASES = {
         'series': 'series',
         'constraints': 'constraints/2026.2.txt',
     },
+    '2026.1': {
+        'version': '33.0.2',
+        'sha256': ('84ab864ced8867f2989f3ba65ead61a7'
+                   'e39891ee7ea693850331636ac9d360ea'),
+        'series': 'series-2026.1',
+        'constraints': 'constraints/2026.1.txt',
+    },
+    '2025.1': {
+        'version': '31.3.1',
+        'sha256': ('483991f483d72edb3bcb61b4da75199c'
+                   '39da727c7ed255e584ee08aea6162c41'),
+        'series': 'series-2025.1',
+        'constraints': 'constraints/2025.1.txt',
+    },
+    '2024.1': {
+        'version': '29.4.0',
+        'sha256': ('91a804a32ac76aa42dfb78c770462aed'
+                   '759ad9dbcf272872449642405e40c48d'),
+        'series': 'series-2024.1',
+        'constraints': 'constraints/2024.1.txt',
+    },
 }
 
 # NOTE: nova's own tox.ini installs these extras for its unit tests.

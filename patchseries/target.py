@@ -14,19 +14,49 @@ from patchseries import exceptions
 PROJECTS = ('nova', 'cinder', 'glance')
 
 
+# What a release's facts may set for itself, over the target's own.
+RELEASE_OVERRIDES = ('extra_packages', 'tests', 'series_tests',
+                     'functional_tests', 'functional_series_tests')
+
+
 class Release(object):
-    """One release of a target: ``2026.2`` -> nova ``34.0.0``."""
+    """One release of a target: ``2026.2`` -> nova ``34.0.0``.
+
+    A release takes the target's extra packages and test selection unless
+    its facts name their own (an older release may lack a test module,
+    or need another extra package).
+    """
 
     def __init__(self, target, name, facts):
         self.target = target
         self.name = name
         self.version = facts['version']
         self.sha256 = facts['sha256']
+        for attr in RELEASE_OVERRIDES:
+            setattr(self, attr,
+                    tuple(facts.get(attr, getattr(target, attr))))
         self.series_dir = os.path.join(
             target.package_dir, facts.get('series', 'series'))
         constraints = facts.get('constraints')
         self.constraints = (os.path.join(target.package_dir, constraints)
                             if constraints else None)
+
+    def selections(self, patched):
+        """What one side runs: ``[(name, test path, stestr regexes)]``.
+
+        :param patched: also select the tests the series adds.
+        """
+        target = self.target
+        runs = [('', target.test_path, self.tests, self.series_tests)]
+        if target.functional_test_path:
+            runs.append(('functional', target.functional_test_path,
+                         self.functional_tests, self.functional_series_tests))
+        selected = []
+        for name, test_path, tests, series_tests in runs:
+            tests = tests + (series_tests if patched else ())
+            if tests:
+                selected.append((name, test_path, selection_regexes(tests)))
+        return selected
 
     @property
     def label(self):
@@ -68,22 +98,6 @@ class Target(object):
         self.releases = dict(
             (name_, Release(self, name_, facts))
             for name_, facts in data.RELEASES.items())
-
-    def selections(self, patched):
-        """What one side runs: ``[(name, test path, stestr regexes)]``.
-
-        :param patched: also select the tests the series adds.
-        """
-        runs = [('', self.test_path, self.tests, self.series_tests)]
-        if self.functional_test_path:
-            runs.append(('functional', self.functional_test_path,
-                         self.functional_tests, self.functional_series_tests))
-        selected = []
-        for name, test_path, tests, series_tests in runs:
-            tests = tests + (series_tests if patched else ())
-            if tests:
-                selected.append((name, test_path, selection_regexes(tests)))
-        return selected
 
     def release(self, name=None):
         """The release called ``name``; the newest when ``name`` is None."""

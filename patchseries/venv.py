@@ -147,7 +147,7 @@ class TestEnv(object):
             'python': sys.version,
             'version': self.release.version,
             'extras': list(target.extras),
-            'extra_packages': list(target.extra_packages),
+            'extra_packages': list(self.release.extra_packages),
         }
         digest = hashlib.sha256(
             json.dumps(facts, sort_keys=True).encode('utf-8'))
@@ -208,7 +208,7 @@ class TestEnv(object):
             spec += '[%s]' % ','.join(target.extras)
         args = ['pip', 'install', '--python', self.python, '-e', spec,
                 '-r', os.path.join(self.tree, 'test-requirements.txt')]
-        args += list(target.extra_packages)
+        args += list(self.release.extra_packages)
         if self.release.constraints:
             args += ['-c', self.release.constraints]
         self._uv(*args)

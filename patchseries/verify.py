@@ -155,7 +155,7 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps,
     report.side = table_mod.Side(release, tree_path, env.bin_dir, False)
     if run_tests:
         key = baseline_mod.baseline_key(
-            release, env.key(), target.selections(patched=False),
+            release, env.key(), release.selections(patched=False),
             target.test_env, env.notes)
         cached = (baseline_mod.load_baseline(cache_dir, release.label, key)
                   if reuse_baseline else None)
@@ -192,7 +192,7 @@ def _verify(report, cache_dir, fresh, release_name, install_system_deps,
 def _run_side(target, release, env, tree_path, logs, patched):
     """Run every selection of one side; one :class:`Results` of them."""
     side = 'patched' if patched else 'unpatched'
-    selections = target.selections(patched)
+    selections = release.selections(patched)
     if not selections:
         raise exceptions.TestRunError('%s: no test is selected'
                                       % release.label)

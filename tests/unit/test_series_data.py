@@ -65,11 +65,11 @@ class TestSeriesForm(base.TestCase):
     def test_every_test_module_a_series_touches_is_run(self):
         for project in target_mod.PROJECTS:
             target = target_mod.load_target(project)
-            selected = set(module for module, _ in
-                           target.tests + target.series_tests +
-                           target.functional_tests +
-                           target.functional_series_tests)
             for release in target.releases.values():
+                selected = set(module for module, _ in
+                               release.tests + release.series_tests +
+                               release.functional_tests +
+                               release.functional_series_tests)
                 for patch in series_mod.Series(release.series_dir).patches:
                     for path in patch.files:
                         name = path.rsplit('/', 1)[-1]

@@ -15,7 +15,7 @@ class VerifyTestCase(test_pq.PqTestCase):
 
     def setUp(self):
         super().setUp()
-        self.target.tests = (('toy.tests.test_a', None),)
+        self.target.tests = self.release.tests = (('toy.tests.test_a', None),)
         self.target.test_path = './toy/tests'
         self.useFixture(base_fixture(verify.target_mod, 'load_target',
                                      lambda project: self.target))
@@ -142,7 +142,7 @@ class TestFunctionalSelection(VerifyTestCase):
     def setUp(self):
         super().setUp()
         self.target.functional_test_path = './toy/functional'
-        self.target.functional_series_tests = (
+        self.release.functional_series_tests = (
             ('toy.functional.test_new', None),)
 
     def test_series_functional_tests_run_patched_only_and_merge(self):
@@ -162,7 +162,7 @@ class TestFunctionalSelection(VerifyTestCase):
 
     def test_upstream_functional_tests_run_on_both_sides(self):
         self.make_series()
-        self.target.functional_tests = (('toy.functional.test_old', None),)
+        self.release.functional_tests = (('toy.functional.test_old', None),)
         old = {'toy.functional.test_old.T.test_1': 'success'}
         self.results(ALL_PASS, old, ALL_PASS, old)
         report = self.verify()
@@ -173,7 +173,7 @@ class TestFunctionalSelection(VerifyTestCase):
     def test_functional_selection_changes_the_baseline_key(self):
         self.results(ALL_PASS, ALL_PASS)
         self.verify()
-        self.target.functional_tests = (('toy.functional.test_old', None),)
+        self.release.functional_tests = (('toy.functional.test_old', None),)
         self.results(ALL_PASS, {'toy.functional.test_old.T.t': 'success'})
         self.assertFalse(self.verify().baseline_reused)
 
@@ -224,7 +224,7 @@ class TestBaselineReuse(VerifyTestCase):
     def test_other_selection_runs_again(self):
         self.results(ALL_PASS, ALL_PASS)
         self.verify()
-        self.target.tests += (('toy.tests.test_b', None),)
+        self.release.tests += (('toy.tests.test_b', None),)
         self.assertFalse(self.verify().baseline_reused)
 
     def test_fresh_and_rerun_baseline_run_again(self):
