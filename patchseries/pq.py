@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 
+from patchseries import detect
 from patchseries import exceptions
 from patchseries import git
 from patchseries import series as series_mod
@@ -173,15 +174,19 @@ def export_series(repo, base, series_dir):
 
 
 def _tree_release(args, target):
+    """The release to use and how it was chosen."""
     if args.release:
-        return target.release(args.release)
-    return tree_mod.release_of_tree(target, args.tree)
+        return target.release(args.release), 'named by --release'
+    return detect.detect_release(target, args.tree)
 
 
 def apply_cmd(args):
     target = target_mod.load_target(args.project)
     repo = git.Repo(args.tree)
-    release = _tree_release(args, target)
+    release, how = _tree_release(args, target)
+    print('%s: %s is release %s (%s); its series was made for %s %s'
+          % (target.name, repo.path, release.name, how, target.pypi_name,
+             release.version))
     series = series_mod.Series(release.series_dir)
     applied = apply_series(repo, series, check=args.check)
     verb = 'applies cleanly' if args.check else 'applied'
@@ -198,7 +203,7 @@ def export_cmd(args):
     if not repo.is_repo():
         raise exceptions.TreeError('%s is not the top of a git tree'
                                    % repo.path)
-    release = _tree_release(args, target)
+    release = _tree_release(args, target)[0]
     base = args.base or tree_mod.pq_base(repo.branch())
     if not base:
         raise exceptions.TreeError(

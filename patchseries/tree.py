@@ -7,11 +7,8 @@ the base blobs) on any other. The base sits on ``upstream/<label>`` and
 work happens on ``patch-queue/<label>``, as in ``gbp pq``.
 """
 
-import email.parser
-import glob
 import logging
 import os
-import re
 import shutil
 
 from patchseries import exceptions
@@ -122,52 +119,6 @@ def make_tree(release, dest, cache_dir, force=False):
     LOG.info('%s: base commit %s on %s', release.label, repo.head()[:12],
              upstream_branch(release.label))
     return repo
-
-
-def _pkg_info_version(path):
-    with open(path, encoding='utf-8', errors='replace') as f:
-        headers = email.parser.Parser().parse(f, headersonly=True)
-    return headers.get('Version')
-
-
-def detect_version(path, pypi_name):
-    """Find which upstream version the tree at ``path`` is.
-
-    Looks, in order, at the sdist's ``PKG-INFO``, the pbr metadata of an
-    installed tree (``<name>.egg-info/PKG-INFO``) and the nearest git tag.
-
-    :returns: ``(version, how)`` or ``(None, reasons)``.
-    """
-    top = os.path.join(path, 'PKG-INFO')
-    if os.path.isfile(top):
-        version = _pkg_info_version(top)
-        if version:
-            return version, 'PKG-INFO'
-    pattern = os.path.join(
-        path, '%s.egg-info' % re.sub('[-.]', '_', pypi_name), 'PKG-INFO')
-    for egg in glob.glob(pattern):
-        version = _pkg_info_version(egg)
-        if version:
-            return version, 'pbr metadata (%s)' % os.path.relpath(egg, path)
-    repo = git.Repo(path)
-    if repo.is_repo():
-        proc = repo.run('describe', '--tags', '--abbrev=0', check=False)
-        tag = proc.stdout.strip()
-        if proc.returncode == 0 and re.match(r'^\d+(\.\d+)*', tag):
-            return tag, 'git tag %s' % tag
-    return None, 'no PKG-INFO, no pbr metadata and no version tag'
-
-
-def release_of_tree(target, path):
-    """The :class:`Release` whose series fits the tree at ``path``."""
-    version, how = detect_version(path, target.pypi_name)
-    if version is None:
-        raise exceptions.UnknownRelease(
-            target.name, 'the tree at %s (%s)' % (path, how), target.known())
-    release = target.release_for_version(version)
-    LOG.info('%s: version %s (from %s) -> release %s', path, version, how,
-             release.name)
-    return release
 
 
 def tree_cmd(args):

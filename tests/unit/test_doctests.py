@@ -2,6 +2,7 @@
 
 import doctest
 
+from patchseries import detect
 from patchseries.fakeglance import recorder
 from patchseries import glance_identity
 from patchseries import pq
@@ -13,8 +14,8 @@ from patchseries import tree
 from patchseries import venv
 from patchseries import verify
 
-MODULES = (glance_identity, pq, recorder, scenarios, sdist, series, target,
-           tree, venv, verify)
+MODULES = (detect, glance_identity, pq, recorder, scenarios, sdist, series,
+           target, tree, venv, verify)
 
 
 def load_tests(loader, tests, pattern):

@@ -1,5 +1,4 @@
 import os
-import shutil
 import subprocess
 
 from patchseries import exceptions
@@ -85,52 +84,3 @@ class TestMakeTree(TreeTestCase):
         os.lchown(repo.path, 65534, 65534)
         self.assertEqual('patch-queue/toy-1.0', git.Repo(repo.path).branch())
         self.assertEqual([], git.Repo(repo.path).dirty_files())
-
-
-class TestDetectRelease(TreeTestCase):
-
-    def test_detects_from_pkg_info(self):
-        repo = self.make_tree()
-        self.assertEqual(('1.0', 'PKG-INFO'),
-                         tree.detect_version(repo.path, 'toy'))
-        self.assertIs(self.release,
-                      tree.release_of_tree(self.target, repo.path))
-
-    def test_detects_from_pbr_metadata(self):
-        repo = self.make_tree()
-        os.unlink(os.path.join(repo.path, 'PKG-INFO'))
-        egg = os.path.join(repo.path, 'toy.egg-info')
-        os.makedirs(egg)
-        with open(os.path.join(egg, 'PKG-INFO'), 'w') as f:
-            f.write('Metadata-Version: 2.1\nName: toy\nVersion: 1.0.1\n')
-        version, how = tree.detect_version(repo.path, 'toy')
-        self.assertEqual('1.0.1', version)
-        self.assertIn('pbr metadata', how)
-        # A point release of the same major takes the release's series.
-        self.assertIs(self.release,
-                      tree.release_of_tree(self.target, repo.path))
-
-    def test_detects_from_git_tag(self):
-        repo = self.make_tree()
-        repo.run('rm', '--quiet', 'PKG-INFO')
-        repo.run('commit', '--quiet', '-m', 'drop PKG-INFO')
-        repo.run('tag', '1.0.0')
-        self.assertEqual(('1.0.0', 'git tag 1.0.0'),
-                         tree.detect_version(repo.path, 'toy'))
-
-    def test_unknown_release_lists_known_ones(self):
-        repo = self.make_tree()
-        with open(os.path.join(repo.path, 'PKG-INFO'), 'w') as f:
-            f.write('Metadata-Version: 2.1\nName: toy\nVersion: 7.0.0\n')
-        exc = self.assertRaises(exceptions.UnknownRelease,
-                                tree.release_of_tree, self.target, repo.path)
-        self.assertIn('version 7.0.0', str(exc))
-        self.assertIn('2026.2 (toy 1.0)', str(exc))
-
-    def test_tree_without_any_version_is_a_clear_error(self):
-        bare = os.path.join(self.tmp, 'bare')
-        shutil.copytree(os.path.join(os.path.dirname(__file__)), bare)
-        exc = self.assertRaises(exceptions.UnknownRelease,
-                                tree.release_of_tree, self.target, bare)
-        self.assertIn('no PKG-INFO', str(exc))
-        self.assertIn('known releases: 2026.2', str(exc))
