@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 
-from patchseries import bench
+from patchseries.bench import command as bench_command
 from patchseries import exceptions
 from patchseries import pq
 from patchseries import tree
@@ -40,7 +40,7 @@ def build_parser():
     tree.add_parser(subparsers, common)
     pq.add_parsers(subparsers, common)
     verify.add_parser(subparsers, common)
-    bench.add_parser(subparsers, common)
+    bench_command.add_parser(subparsers, common)
     return parser
 
 

@@ -3,7 +3,7 @@
 The Glance of verify's environment (patched or not: the tool is for
 clouds that run the unpatched release) serves on 127.0.0.1 with sqlite
 and three file stores. A few template images are made through the API;
-the bench's :class:`~patchseries.bench.GlanceDB` then multiplies them
+the bench's :class:`~patchseries.bench.p2.GlanceDB` then multiplies them
 straight in the database (with their properties, and their data files
 hard-linked), a few hundred images of three projects in seconds.
 """
@@ -20,7 +20,7 @@ import tempfile
 import time
 import unittest
 
-from patchseries import bench
+from patchseries.bench import p2 as bench_p2
 from patchseries import main
 from patchseries import realglance
 from patchseries import scenarios
@@ -34,8 +34,8 @@ PROJECTS = ('p1', 'p2', 'p3')
 MISPLACED_A, MISPLACED_B, IN_PLACE = 8, 3, 40
 
 
-class ImageDB(bench.GlanceDB):
-    TABLES = bench.GlanceDB.TABLES + (('image_properties', 'image_id'),)
+class ImageDB(bench_p2.GlanceDB):
+    TABLES = bench_p2.GlanceDB.TABLES + (('image_properties', 'image_id'),)
 
     def clone(self, template_id, count, root):
         """``count`` copies of an image, with their data files."""

@@ -14,6 +14,13 @@ from unittest import mock
 import ddt
 
 from patchseries import bench
+from patchseries.bench import command
+from patchseries.bench import p1
+from patchseries.bench import p2
+from patchseries.bench import p3
+from patchseries.bench import p4
+from patchseries.bench import plot
+from patchseries.bench import report
 from patchseries import clients
 from patchseries.clients import benchmeasure
 from patchseries import main
@@ -82,20 +89,20 @@ class TestMeasure(base.TestCase):
 class TestRow(base.TestCase):
 
     def test_median_is_judged(self):
-        self.assertTrue(bench.Row('P1', 'x', [0.5, 1.0, 1.1],
-                                  at_least=0.98).met)
-        self.assertFalse(bench.Row('P1', 'x', [0.5, 0.9, 1.1],
+        self.assertTrue(report.Row('P1', 'x', [0.5, 1.0, 1.1],
                                    at_least=0.98).met)
-        self.assertTrue(bench.Row('P2', 'x', [2.0, 1.0, 1.0],
-                                  at_most=1.05).met)
-        self.assertIsNone(bench.Row('P2', 'x', [2.0]).met)
-        self.assertIsNone(bench.Row('P2', 'x', [], at_most=1).met)
+        self.assertFalse(report.Row('P1', 'x', [0.5, 0.9, 1.1],
+                                    at_least=0.98).met)
+        self.assertTrue(report.Row('P2', 'x', [2.0, 1.0, 1.0],
+                                   at_most=1.05).met)
+        self.assertIsNone(report.Row('P2', 'x', [2.0]).met)
+        self.assertIsNone(report.Row('P2', 'x', [], at_most=1).met)
 
     def test_table_marks_a_missed_target(self):
-        rows = [bench.Row('P1', 'nova ratio', [0.9, 0.95, 0.97],
-                          at_least=0.98),
-                bench.Row('P4', 'verify', [300.0], unit='s', at_most=600)]
-        text = bench.format_table(rows)
+        rows = [report.Row('P1', 'nova ratio', [0.9, 0.95, 0.97],
+                           at_least=0.98),
+                report.Row('P4', 'verify', [300.0], unit='s', at_most=600)]
+        text = report.format_table(rows)
         lines = text.splitlines()
         self.assertTrue(lines[0].startswith('======'))
         missed = [line for line in lines if 'nova ratio' in line][0]
@@ -122,7 +129,7 @@ class TestFigureRows(base.TestCase):
                 _p1_run('nova', MiB, 1, False, 2.0),
                 # Half a pair is left out.
                 _p1_run('nova', MiB, 2, True, 9.0)]
-        rows = dict((r.what, r) for r in bench.p1_rows(runs, [MiB]))
+        rows = dict((r.what, r) for r in p1.p1_rows(runs, [MiB]))
         ratio = rows['nova 1 MiB throughput patched/unpatched']
         self.assertEqual([2.0, 1.0], ratio.values)
         growth = rows['nova 1 MiB peak RSS growth, patched']
@@ -136,10 +143,10 @@ class TestFigureRows(base.TestCase):
     def test_p1_survives_an_upload_too_short_to_cost_cpu(self):
         runs = [_p1_run('cinder', MiB, 0, False, 0.01, cpu=0.0),
                 _p1_run('cinder', MiB, 0, True, 0.01, cpu=0.0)]
-        rows = dict((r.what, r) for r in bench.p1_rows(runs, [MiB]))
+        rows = dict((r.what, r) for r in p1.p1_rows(runs, [MiB]))
         cpu = rows['cinder 1 MiB CPU patched/unpatched']
         self.assertEqual(0, cpu.spread['n'])
-        self.assertIn('cinder 1 MiB CPU', bench.format_table(rows.values()))
+        self.assertIn('cinder 1 MiB CPU', report.format_table(rows.values()))
         self.assertEqual(
             [1.0], rows['cinder 1 MiB throughput patched/unpatched'].values)
 
@@ -150,7 +157,7 @@ class TestFigureRows(base.TestCase):
 
         runs = [run(10, [0.011, 0.011, 0.011], [0.010, 0.010, 0.010]),
                 run(10000, [0.024, 0.024, 0.024], [0.020, 0.020, 0.020])]
-        rows = dict((r.what, r) for r in bench.p2_rows(runs))
+        rows = dict((r.what, r) for r in p2.p2_rows(runs))
         few = rows['p50 base ref/store header, 10 images']
         self.assertAlmostEqual(1.1, few.values[0])
         self.assertFalse(few.met)
@@ -163,7 +170,7 @@ class TestFigureRows(base.TestCase):
         runs = [{'repeat': 0, 'bytes': 100 * MiB, 'cp_seconds': 1.0,
                  'poll_seconds': 0.2,
                  'copy_seconds': {'store1': 2.0, 'store3': 4.0}}]
-        rows = dict((r.what, r) for r in bench.p3_rows(runs))
+        rows = dict((r.what, r) for r in p3.p3_rows(runs))
         self.assertEqual([0.5], rows['copy into store1 / cp, 100 MiB'].values)
         self.assertEqual([0.25],
                          rows['copy into store3 / cp, 100 MiB'].values)
@@ -174,7 +181,7 @@ class TestFigureRows(base.TestCase):
                  'steps': {'venv': 100.0, 'unpatched': 300.0}},
                 {'project': 'nova', 'cache': 'warm', 'seconds': 500.0,
                  'steps': {'venv': 2.0, 'patched': 310.0}}]
-        rows = bench.p4_rows(runs)
+        rows = p4.p4_rows(runs)
         self.assertIn('unpatched (300s)', rows[0].note)
         self.assertIsNone(rows[1].met)  # cold total: no target
         self.assertEqual([500.0], rows[3].values)
@@ -183,9 +190,9 @@ class TestFigureRows(base.TestCase):
     def test_p4_reports_the_reused_baseline_pass_on_its_own(self):
         runs = [{'project': 'nova', 'cache': 'warm', 'seconds': 500.0,
                  'steps': {'unpatched': 200.0, 'patched': 250.0}},
-                {'project': 'nova', 'cache': bench.WARM_REUSED,
+                {'project': 'nova', 'cache': p4.WARM_REUSED,
                  'seconds': 260.0, 'steps': {'patched': 250.0}}]
-        rows = [r.what for r in bench.p4_rows(runs)]
+        rows = [r.what for r in p4.p4_rows(runs)]
         self.assertEqual(['verify nova, warm', 'verify, all projects, warm',
                           'verify nova, warm, baseline reused',
                           'verify, all projects, warm, baseline reused'],
@@ -211,7 +218,7 @@ class TestGlanceDB(base.TestCase):
             db.execute("INSERT INTO image_locations (image_id, value, "
                        "deleted) VALUES ('t-1', 'file:///s/t-1', 0)")
         db.close()
-        self.db = bench.GlanceDB(self.path)
+        self.db = p2.GlanceDB(self.path)
 
     def _rows(self, sql):
         db = sqlite3.connect(self.path)
@@ -258,7 +265,7 @@ class TestP1Checks(base.TestCase):
             'x-openstack-base-image-ref': 'b', 'x-auth-token': 't'}}]
         driver = mock.Mock(project='nova')
         driver.measure.return_value = answer
-        return bench._p1_measure(driver, fake, MiB)
+        return p1._p1_measure(driver, fake, MiB)
 
     def test_short_upload_is_an_error(self):
         exc = self.assertRaises(bench.BenchError, self._measure,
@@ -280,7 +287,7 @@ class TestP1Checks(base.TestCase):
         with mock.patch('patchseries.clients.ServingDriver') as driver, \
                 mock.patch('patchseries.table.upstream_checkout'):
             driver.return_value.wait_ready.return_value = same
-            exc = self.assertRaises(bench.BenchError, bench._start_drivers,
+            exc = self.assertRaises(bench.BenchError, p1._start_drivers,
                                     'nova', side, {})
         self.assertIn('same code (c0de)', str(exc))
         self.assertEqual(2, same.stop.call_count)
@@ -354,11 +361,11 @@ class TestCommand(base.TestCase):
         self.assertIn("'10,many'", written)
 
     def test_results_are_written(self):
-        rows = [bench.Row('P4', 'verify', [1.0], unit='s', at_most=600)]
+        rows = [report.Row('P4', 'verify', [1.0], unit='s', at_most=600)]
         results = {'started': 'now', 'machine': {'cores': 2},
-                   'table': bench.format_table(rows), 'seconds': 1.0,
+                   'table': report.format_table(rows), 'seconds': 1.0,
                    'figures': {'p4': []}, 'rows': [rows[0].as_dict()]}
-        with mock.patch.object(bench, 'run',
+        with mock.patch.object(command, 'run',
                                return_value=(results, rows)) as run, \
                 mock.patch('sys.stdout'):
             self.assertEqual(0, self._run('--figures', 'p4',
@@ -376,11 +383,10 @@ class TestCommand(base.TestCase):
 class TestPlot(base.TestCase):
 
     def test_draws_a_png(self):
-        from patchseries import benchplot
         runs = [_p1_run(p, size, r, patched, 1.0 + r)
                 for p in ('nova', 'cinder') for size in (MiB, 4 * MiB)
                 for r in range(2) for patched in (True, False)]
         path = os.path.join(self.tmp, 'p1.png')
-        benchplot.plot(runs, path, 'a machine')
+        plot.plot(runs, path, 'a machine')
         with open(path, 'rb') as f:
             self.assertEqual(b'\x89PNG\r\n\x1a\n', f.read(8))

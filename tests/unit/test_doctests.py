@@ -2,6 +2,9 @@
 
 import doctest
 
+from patchseries import bench
+from patchseries.bench import command as bench_command
+from patchseries.bench import report as bench_report
 from patchseries import detect
 from patchseries.fakeglance import recorder
 from patchseries import glance_identity
@@ -14,8 +17,8 @@ from patchseries import tree
 from patchseries import venv
 from patchseries import verify
 
-MODULES = (detect, glance_identity, pq, recorder, scenarios, sdist, series,
-           target, tree, venv, verify)
+MODULES = (bench, bench_command, bench_report, detect, glance_identity, pq,
+           recorder, scenarios, sdist, series, target, tree, venv, verify)
 
 
 def load_tests(loader, tests, pattern):

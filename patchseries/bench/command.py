@@ -1,0 +1,176 @@
+"""The ``patchseries bench`` command: prepare, measure, write results.
+"""
+
+import datetime
+import json
+import logging
+import os
+import time
+
+from patchseries import bench
+from patchseries.bench import p1
+from patchseries.bench import p2
+from patchseries.bench import p3
+from patchseries.bench import p4
+from patchseries.bench import plot
+from patchseries.bench import report
+from patchseries import target as target_mod
+from patchseries import verify as verify_mod
+
+LOG = logging.getLogger(__name__)
+
+
+def prepare(projects, cache_dir, install_system_deps):
+    """The trees of ``projects`` patched and installed, as verify makes them.
+
+    :returns: ``{project: table.Side}``.
+    """
+    sides = {}
+    for project in projects:
+        LOG.info('bench: preparing %s (tree, environment, series)', project)
+        report = verify_mod.verify_project(
+            project, cache_dir, install_system_deps=install_system_deps,
+            run_tests=False)
+        sides[project] = _side(report)
+    return sides
+
+
+def _side(report):
+    if report.error:
+        raise bench.BenchError('%s: %s' % (report.project, report.error))
+    if not report.side.patched:
+        raise bench.BenchError('%s: its series is empty; there is nothing to '
+                               'compare' % report.project)
+    return report.side
+
+
+def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
+        p2_uploads=200, p3_size=512 * bench.MiB, install_system_deps=False):
+    """Measure ``figures``; returns the JSON-ready results."""
+    started = time.monotonic()
+    results = {'machine': report.machine(), 'figures': {}, 'rows': [],
+               'started': datetime.datetime.now(datetime.timezone.utc)
+               .isoformat(timespec='seconds'),
+               'config': {'figures': list(figures), 'repeats': repeats,
+                          'sizes': sizes, 'p2_counts': list(p2_counts),
+                          'p2_uploads': p2_uploads, 'p3_size': p3_size},
+               'targets': bench.TARGETS}
+    rows = []
+    sides = {}
+    if 'p4' in figures:
+        runs, reports = p4.run_p4(cache_dir, work_dir, target_mod.PROJECTS,
+                                  install_system_deps)
+        results['figures']['p4'] = runs
+        rows += p4.p4_rows(runs)
+        sides = dict((p, _side(r)) for p, r in reports.items())
+    needed = sorted(set(p for f in figures for p in bench.NEEDS[f]) -
+                    set(sides))
+    sides.update(prepare(needed, cache_dir, install_system_deps))
+    if 'p1' in figures:
+        runs = p1.run_p1(sides, sizes, repeats)
+        results['figures']['p1'] = runs
+        rows = p1.p1_rows(runs, sizes) + rows
+    if 'p2' in figures:
+        runs = p2.run_p2(sides['glance'], work_dir, p2_counts, p2_uploads,
+                         repeats)
+        results['figures']['p2'] = runs
+        rows += p2.p2_rows(runs)
+    if 'p3' in figures:
+        runs = p3.run_p3(sides['glance'], work_dir, p3_size, repeats)
+        results['figures']['p3'] = runs
+        rows += p3.p3_rows(runs)
+    rows.sort(key=lambda r: r.figure)
+    results['rows'] = [r.as_dict() for r in rows]
+    results['table'] = report.format_table(rows)
+    results['seconds'] = round(time.monotonic() - started, 1)
+    return results, rows
+
+
+def _counts(option, text):
+    """``'10,10000'`` -> ``[10, 10000]``; anything else names ``option``.
+
+    >>> _counts('--p2-images', '10, 10000')
+    [10, 10000]
+    """
+    try:
+        counts = [int(c) for c in text.split(',') if c.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise bench.BenchError(
+            '%s takes positive whole numbers separated by commas, like '
+            '10,10000; not %r' % (option, text))
+    return counts
+
+
+def bench_cmd(args):
+    figures = [f.strip().lower() for f in args.figures.split(',') if f]
+    for figure in figures:
+        if figure not in bench.FIGURES:
+            raise bench.BenchError('unknown figure %r; known figures: %s'
+                                   % (figure, ', '.join(bench.FIGURES)))
+    if args.repeats < 1:
+        raise bench.BenchError('--repeats must be at least 1, not %d'
+                               % args.repeats)
+    sizes = [bench.parse_size(s) for s in args.sizes.split(',') if s.strip()]
+    counts = _counts('--p2-images', args.p2_images)
+    if args.p2_uploads < 1:
+        raise bench.BenchError('--p2-uploads must be at least 1, not %d'
+                               % args.p2_uploads)
+    os.makedirs(args.output, exist_ok=True)
+    work_dir = os.path.join(args.cache_dir, 'bench')
+    os.makedirs(work_dir, exist_ok=True)
+    results, rows = run(figures, args.cache_dir, work_dir, sizes,
+                        args.repeats,
+                        p2_counts=counts,
+                        p2_uploads=args.p2_uploads,
+                        p3_size=bench.parse_size(args.p3_size),
+                        install_system_deps=args.install_system_deps)
+    heading = 'bench %s, %s' % (results['started'],
+                                report.describe_machine(results['machine']))
+    text = '%s\n\n%s\n' % (heading, results['table'])
+    for name, data in (('bench.json', json.dumps(results, indent=2,
+                                                 sort_keys=True) + '\n'),
+                       ('bench.rst', text)):
+        with open(os.path.join(args.output, name), 'w') as f:
+            f.write(data)
+    if 'p1' in results['figures']:
+        plot.plot(results['figures']['p1'],
+                  os.path.join(args.output, 'bench.png'), heading)
+    print(text)
+    print('took %.0fs; results in %s' % (results['seconds'], args.output))
+    missed = [r for r in rows if r.met is False]
+    for row in missed:
+        print('target missed: %s %s: median %s, target %s'
+              % (row.figure, row.what, report.number(row.spread['median']),
+                 row.target))
+    return 0
+
+
+def add_parser(subparsers, common):
+    parser = subparsers.add_parser(
+        'bench', parents=[common],
+        help='measure what the series cost, patched against unpatched')
+    parser.add_argument('--figures', default=','.join(bench.FIGURES),
+                        help='which figures to measure (default: %(default)s)')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='runs of each measurement (default: '
+                        '%(default)s)')
+    parser.add_argument('--sizes', default='256M,1G,4G',
+                        help='P1 image sizes (default: %(default)s)')
+    parser.add_argument('--p2-images', default='10,10000',
+                        help='P2 image counts in the database (default: '
+                        '%(default)s)')
+    parser.add_argument('--p2-uploads', type=int, default=200,
+                        help='P2 uploads of each kind per run (default: '
+                        '%(default)s)')
+    parser.add_argument('--p3-size', default='512M',
+                        help='P3 image size (default: %(default)s)')
+    parser.add_argument('--output', default='bench-results',
+                        help='folder for bench.json, bench.rst and '
+                        'bench.png (default: %(default)s)')
+    parser.add_argument(
+        '--install-system-deps', action='store_true',
+        help='as for verify: install missing Debian packages')
+    parser.set_defaults(func=bench_cmd)
+    return parser
