@@ -45,7 +45,8 @@ def _side(report):
 
 
 def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
-        p2_uploads=200, p3_size=512 * bench.MiB, install_system_deps=False):
+        p2_uploads=200, p3_size=512 * bench.MiB, install_system_deps=False,
+        counted_sizes=(64 * bench.MiB, 256 * bench.MiB)):
     """Measure ``figures``; returns the JSON-ready results."""
     started = time.monotonic()
     results = {'machine': report.machine(), 'figures': {}, 'rows': [],
@@ -53,6 +54,7 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
                .isoformat(timespec='seconds'),
                'config': {'figures': list(figures), 'repeats': repeats,
                           'sizes': sizes, 'p2_counts': list(p2_counts),
+                          'counted_sizes': list(counted_sizes),
                           'p2_uploads': p2_uploads, 'p3_size': p3_size},
                'targets': bench.TARGETS}
     rows = []
@@ -70,6 +72,11 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
         runs = p1.run_p1(sides, sizes, repeats)
         results['figures']['p1'] = runs
         rows = p1.p1_rows(runs, sizes) + rows
+        if counted_sizes:
+            runs = p1.run_p1_counted(sides, counted_sizes, cache_dir,
+                                     work_dir, install_system_deps)
+            results['figures']['p1_counted'] = runs
+            rows = p1.counted_rows(runs) + rows
     if 'p2' in figures:
         runs = p2.run_p2(sides['glance'], work_dir, p2_counts, p2_uploads,
                          repeats)
@@ -103,6 +110,23 @@ def _counts(option, text):
     return counts
 
 
+def _counted_sizes(text):
+    """``--p1-counted-sizes``: sizes, or none.
+
+    >>> _counted_sizes('1M,4M'), _counted_sizes('none')
+    ([1048576, 4194304], [])
+    """
+    if text.strip().lower() in ('', 'none'):
+        return []
+    sizes = sorted(set(bench.parse_size(s) for s in text.split(',')
+                       if s.strip()))
+    if len(sizes) < 2:
+        raise bench.BenchError(
+            '--p1-counted-sizes takes two sizes or more (or none), to tell '
+            'per-byte from per-upload work; not %r' % text)
+    return sizes
+
+
 def bench_cmd(args):
     figures = [f.strip().lower() for f in args.figures.split(',') if f]
     for figure in figures:
@@ -113,6 +137,7 @@ def bench_cmd(args):
         raise bench.BenchError('--repeats must be at least 1, not %d'
                                % args.repeats)
     sizes = [bench.parse_size(s) for s in args.sizes.split(',') if s.strip()]
+    counted = _counted_sizes(args.p1_counted_sizes)
     counts = _counts('--p2-images', args.p2_images)
     if args.p2_uploads < 1:
         raise bench.BenchError('--p2-uploads must be at least 1, not %d'
@@ -125,7 +150,8 @@ def bench_cmd(args):
                         p2_counts=counts,
                         p2_uploads=args.p2_uploads,
                         p3_size=bench.parse_size(args.p3_size),
-                        install_system_deps=args.install_system_deps)
+                        install_system_deps=args.install_system_deps,
+                        counted_sizes=counted)
     heading = 'bench %s, %s' % (results['started'],
                                 report.describe_machine(results['machine']))
     text = '%s\n\n%s\n' % (heading, results['table'])
@@ -158,6 +184,10 @@ def add_parser(subparsers, common):
                         '%(default)s)')
     parser.add_argument('--sizes', default='256M,1G,4G',
                         help='P1 image sizes (default: %(default)s)')
+    parser.add_argument('--p1-counted-sizes', default='64M,256M',
+                        help='P1 sizes uploaded under callgrind to count '
+                        'instructions, two or more; "none" skips the '
+                        'count (default: %(default)s)')
     parser.add_argument('--p2-images', default='10,10000',
                         help='P2 image counts in the database (default: '
                         '%(default)s)')

@@ -52,15 +52,21 @@ class ServingDriver(object):
     Started with bench orders, it loads its project's code, makes one
     warm-up upload and says it is ready; from then on the code it runs
     is fixed, whatever happens to the tree on disk.
+
+    :param prefix: an argv to run the driver under (valgrind).
+    :param env: variables added to the driver's environment.
     """
 
-    def __init__(self, python, project, orders, script=None):
+    def __init__(self, python, project, orders, script=None, prefix=(),
+                 env=None):
         self.project = project
         self._stderr = tempfile.TemporaryFile(mode='w+')
         self.proc = subprocess.Popen(
-            [python, script or _script(project), json.dumps(orders)],
+            list(prefix) + [python, script or _script(project),
+                            json.dumps(orders)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, text=True, bufsize=1)
+            stderr=self._stderr, text=True, bufsize=1,
+            env=dict(os.environ, **(env or {})))
         self.code = None
 
     def _read(self, timeout):

@@ -16,6 +16,12 @@ import types
 
 _PATTERN = bytes(range(256)) * 4096  # 1 MiB
 
+# Set by ``bench`` when it runs the driver under callgrind: the helper
+# library that switches callgrind's counting on and off, and the file
+# callgrind dumps its counts to (see patchseries.bench.callgrind).
+CALLGRIND_LIB = 'PATCHSERIES_CALLGRIND_LIB'
+CALLGRIND_OUT = 'PATCHSERIES_CALLGRIND_OUT'
+
 
 class GeneratedImage(object):
     """A read-only stream of ``size`` bytes, made as they are read.
@@ -71,13 +77,68 @@ def _cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+class InstructionCounter(object):
+    """Callgrind's count of the instructions one upload runs.
+
+    Callgrind starts with counting off; each upload turns it on, then
+    off, and dumps what it counted to a file of its own, the way
+    ``CALLGRIND_START_INSTRUMENTATION`` and ``CALLGRIND_DUMP_STATS_AT``
+    do in C (the helper library is those macros). Outside valgrind the
+    counter does nothing and counts nothing.
+    """
+
+    def __init__(self, environ=os.environ):
+        self.lib = None
+        self.dumps = 0
+        path = environ.get(CALLGRIND_LIB)
+        if not path:
+            return
+        import ctypes
+        lib = ctypes.CDLL(path)
+        lib.cg_stop.argtypes = [ctypes.c_char_p]
+        if lib.cg_running_on_valgrind():
+            self.lib = lib
+            self.out = environ[CALLGRIND_OUT]
+
+    def start(self):
+        if self.lib is not None:
+            self.lib.cg_start()
+
+    def stop(self):
+        """Stop counting; the instructions since :meth:`start`, or None."""
+        if self.lib is None:
+            return None
+        self.lib.cg_stop(b'upload')
+        self.dumps += 1
+        return read_totals('%s.%d' % (self.out, self.dumps))
+
+
+def read_totals(path):
+    """The instruction count of one callgrind dump (its ``totals:``)."""
+    with open(path) as f:
+        for line in f:
+            if line.startswith('totals:'):
+                return int(line.split()[1])
+    raise LookupError('%s has no totals line' % path)
+
+
+_COUNTER = []
+
+
+def _counter():
+    if not _COUNTER:
+        _COUNTER.append(InstructionCounter())
+    return _COUNTER[0]
+
+
 def measure(upload, size):
     """Run ``upload()`` and say what it cost.
 
     :returns: a dict: ``bytes``, wall ``seconds``, ``cpu_seconds`` of
         the whole process, and ``rss_before_kib`` / ``rss_peak_kib``
         (``peak_reset``: whether the peak was reset before the upload;
-        if not, the peak may come from earlier work).
+        if not, the peak may come from earlier work); under callgrind
+        also ``instructions``, those ``upload()`` ran.
     """
     # Earlier uploads leave dirty pages behind (on both sides of the
     # wire); flushing them, untimed, keeps one run from paying for the
@@ -86,10 +147,13 @@ def measure(upload, size):
     peak_reset = reset_peak_rss()
     before = _status_kib('VmRSS')
     cpu = _cpu_seconds()
+    counter = _counter()
     start = time.perf_counter()
+    counter.start()
     upload()
+    instructions = counter.stop()
     seconds = time.perf_counter() - start
-    return {
+    result = {
         'bytes': size,
         'seconds': seconds,
         'cpu_seconds': _cpu_seconds() - cpu,
@@ -97,6 +161,9 @@ def measure(upload, size):
         'rss_peak_kib': _status_kib('VmHWM'),
         'peak_reset': peak_reset,
     }
+    if instructions is not None:
+        result['instructions'] = instructions
+    return result
 
 
 def fingerprint(*modules):

@@ -14,6 +14,7 @@ from unittest import mock
 import ddt
 
 from patchseries import bench
+from patchseries.bench import callgrind
 from patchseries.bench import command
 from patchseries.bench import p1
 from patchseries.bench import p2
@@ -121,6 +122,49 @@ def _p1_run(project, size, repeat, patched, seconds, cpu=1.0, growth=1024):
 
 
 class TestFigureRows(base.TestCase):
+
+    def test_counted_rows_split_per_byte_and_per_upload(self):
+        def run(project, size, patched, instructions):
+            return {'project': project, 'bytes': size, 'patched': patched,
+                    'instructions': instructions}
+
+        # 3 instructions a byte both ways; the patched upload costs 2000
+        # more instructions whatever its size.
+        runs = [run('nova', MiB, False, 3 * MiB + 50000),
+                run('nova', 4 * MiB, False, 12 * MiB + 50000),
+                run('nova', MiB, True, 3 * MiB + 52000),
+                run('nova', 4 * MiB, True, 12 * MiB + 52000),
+                # Cinder's patched side costs 2% more per byte.
+                run('cinder', MiB, False, 100 * MiB),
+                run('cinder', 2 * MiB, False, 200 * MiB),
+                run('cinder', MiB, True, 102 * MiB),
+                run('cinder', 2 * MiB, True, 204 * MiB)]
+        rows = dict((r.what, r) for r in p1.counted_rows(runs))
+        nova = rows['nova instructions per MiB patched/unpatched']
+        self.assertEqual([1.0], nova.values)
+        self.assertTrue(nova.met)
+        self.assertAlmostEqual(
+            2.0, rows['nova instructions per upload, patched - unpatched'
+                      ].values[0])
+        self.assertAlmostEqual(
+            50.0, rows['nova instructions per upload, unpatched'].values[0])
+        self.assertAlmostEqual(
+            3 * MiB / 1e6,
+            rows['nova instructions per MiB, patched'].values[0])
+        cinder = rows['cinder instructions per MiB patched/unpatched']
+        self.assertAlmostEqual(1.02, cinder.values[0])
+        self.assertFalse(cinder.met)
+
+    def test_counted_rows_need_two_sizes_of_each_side(self):
+        runs = [{'project': 'nova', 'bytes': MiB, 'patched': p,
+                 'instructions': 10} for p in (True, False)]
+        self.assertEqual([], p1.counted_rows(runs))
+
+    def test_counting_one_size_is_refused(self):
+        exc = self.assertRaises(bench.BenchError, p1.run_p1_counted, {},
+                                [MiB, MiB], self.tmp, self.tmp)
+        self.assertIn('two sizes or more', str(exc))
+        self.assertIn('1 MiB, 1 MiB', str(exc))
 
     def test_p1_pairs_runs_of_one_repeat(self):
         runs = [_p1_run('nova', MiB, 0, False, 2.0),
@@ -338,6 +382,52 @@ class TestServingDriver(base.TestCase):
         driver = self._driver({'die': True})
         exc = self.assertRaises(clients.DriverError, driver.wait_ready, 60)
         self.assertIn('the demo driver exited: no nova here', str(exc))
+
+
+class TestInstructionCounter(base.TestCase):
+    """The demo driver under the real callgrind: counts, per upload."""
+
+    def setUp(self):
+        super().setUp()
+        what = callgrind.missing()
+        if what:
+            self.skipTest('counting instructions needs %s' % what)
+
+    def test_driver_under_callgrind_counts_each_upload(self):
+        library = callgrind.helper_library(self.tmp)
+        out = os.path.join(self.tmp, 'demo.out')
+        script = os.path.join(self.tmp, 'demo_client.py')
+        with open(script, 'w') as f:
+            f.write(_DRIVER % {'here': os.path.dirname(benchmeasure.__file__)})
+        driver = clients.ServingDriver(
+            sys.executable, 'demo', {}, script=script,
+            prefix=callgrind.driver_command(out),
+            env=callgrind.driver_env(library, out))
+        self.addCleanup(driver.stop)
+        driver.wait_ready(timeout=600)
+        small = driver.measure(MiB, timeout=600)
+        large = driver.measure(4 * MiB, timeout=600)
+        again = driver.measure(MiB, timeout=600)
+        # Reading N bytes of the generated image copies them: the count
+        # grows with the size, and the same upload counts (nearly) alike.
+        self.assertGreater(large['instructions'], small['instructions'])
+        slope, fixed = callgrind.per_byte(
+            (MiB, small['instructions']), (4 * MiB, large['instructions']))
+        self.assertGreater(slope, 0)
+        self.assertAlmostEqual(1.0, again['instructions'] /
+                               small['instructions'], places=2)
+        # The dumps are callgrind's own: the warm-up, then one an upload.
+        self.assertTrue(os.path.exists(out + '.4'))
+
+    def test_outside_valgrind_nothing_is_counted(self):
+        library = callgrind.helper_library(self.tmp)
+        counter = benchmeasure.InstructionCounter(
+            {benchmeasure.CALLGRIND_LIB: library,
+             benchmeasure.CALLGRIND_OUT: os.path.join(self.tmp, 'x')})
+        counter.start()
+        self.assertIsNone(counter.stop())
+        result = benchmeasure.measure(lambda: None, 1)
+        self.assertNotIn('instructions', result)
 
 
 class TestCommand(base.TestCase):
