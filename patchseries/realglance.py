@@ -29,6 +29,7 @@ import urllib.request
 
 from patchseries import exceptions
 from patchseries import glance_identity
+from patchseries import glance_sqlcount
 
 LOG = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ paste.composite_factory = glance.api:root_app_factory
 
 [composite:api]
 paste.composite_factory = glance.api:pipeline_factory
-default = versionnegotiation testidentity context rootapp
+default = versionnegotiation {sqlcount}testidentity context rootapp
 
 [composite:rootapp]
 paste.composite_factory = glance.api:root_app_factory
@@ -72,6 +73,9 @@ paste.filter_factory = \
 
 [filter:testidentity]
 paste.filter_factory = glance_identity:filter_factory
+
+[filter:sqlcount]
+paste.filter_factory = glance_sqlcount:filter_factory
 
 [filter:context]
 paste.filter_factory = glance.api.middleware.context:ContextMiddleware.factory
@@ -123,8 +127,9 @@ class RealGlance(object):
     """
 
     def __init__(self, bin_dir, root, stores=WRITABLE_STORES,
-                 colocation=True):
+                 colocation=True, count_sql=False):
         self.bin_dir = bin_dir
+        self.count_sql = count_sql
         self.root = os.path.abspath(root)
         self.stores = tuple(stores)
         self.colocation = colocation
@@ -149,10 +154,18 @@ class RealGlance(object):
         with open(os.path.join(conf_dir, 'glance-api.conf'), 'w') as f:
             f.write(text)
         with open(os.path.join(self.root, 'glance-api-paste.ini'), 'w') as f:
-            f.write(_PASTE.format(root=self.root))
-        shutil.copy(glance_identity.__file__,
-                    os.path.join(self.root, 'glance_identity.py'))
+            f.write(_PASTE.format(
+                root=self.root,
+                sqlcount='sqlcount ' if self.count_sql else ''))
+        for module in (glance_identity, glance_sqlcount):
+            shutil.copy(module.__file__, os.path.join(
+                self.root, os.path.basename(module.__file__)))
         return conf_dir
+
+    @property
+    def sql_log_path(self):
+        """Where ``count_sql`` logs the statements of each request."""
+        return os.path.join(self.root, 'sql.jsonl')
 
     def store_dir(self, store):
         return os.path.join(self.root, store)
@@ -203,6 +216,7 @@ class RealGlance(object):
         env = dict(os.environ)
         env['OS_GLANCE_CONFIG_DIR'] = conf_dir
         env['PYTHONPATH'] = self.root
+        env[glance_sqlcount.LOG_ENV] = self.sql_log_path
         env.pop('PYTHONDONTWRITEBYTECODE', None)
         return env
 
@@ -296,13 +310,16 @@ class RealGlance(object):
 
 
 @contextlib.contextmanager
-def serving(bin_dir, work_dir, prefix='realglance-'):
+def serving(bin_dir, work_dir, prefix='realglance-', count_sql=False):
     """A started :class:`RealGlance` in a new folder under ``work_dir``.
 
     It is stopped, and its folder removed, when the block ends.
+
+    :param count_sql: log the SQL statements of each request
+        (:mod:`patchseries.glance_sqlcount`).
     """
     root = tempfile.mkdtemp(prefix=prefix, dir=work_dir)
-    server = RealGlance(bin_dir, root)
+    server = RealGlance(bin_dir, root, count_sql=count_sql)
     try:
         server.start()
         yield server

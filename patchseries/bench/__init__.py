@@ -43,6 +43,7 @@ TARGETS = {
     'instructions_ratio': 1.01,  # P1: instructions per MiB, p/u, at most
     'rss_growth_mib': RSS_TARGET_MIB,  # P1: peak RSS growth
     'latency_ratio': 1.05,      # P2: base ref / store header p50, at most
+    'extra_statements': 1,      # P2: more SQL statements a base ref costs
     'growth_ratio': 1.05,       # P2: p50 at many images / at few, at most
     'copy_vs_cp': 0.8,          # P3: copy throughput / cp, at least
     'verify_warm_s': 600,       # P4: all three projects, warm, at most

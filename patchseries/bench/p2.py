@@ -2,19 +2,24 @@
 
 One-byte uploads that name a base image against uploads that name a
 store, alternating, on the real patched Glance with few and with many
-images in its database.
+images in its database: their latency, and the SQL statements each
+upload ran (counted in Glance by :mod:`patchseries.glance_sqlcount`).
 """
+
+import collections
 
 import contextlib
 import io
 import logging
 import os
 import sqlite3
+import statistics
 import time
 import uuid
 
 from patchseries import bench
 from patchseries.bench import report
+from patchseries import glance_sqlcount
 from patchseries import realglance
 from patchseries import scenarios
 
@@ -105,10 +110,11 @@ class GlanceDB(object):
 
 
 @contextlib.contextmanager
-def glance_with_base(glance_side, work_dir, figure):
+def glance_with_base(glance_side, work_dir, figure, count_sql=False):
     """The real patched Glance, with a base image in store2."""
     with realglance.serving(glance_side.bin_dir, work_dir,
-                            prefix='bench-%s-' % figure) as server:
+                            prefix='bench-%s-' % figure,
+                            count_sql=count_sql) as server:
         glance = scenarios.Glance('real', server.url)
         base = glance.new_image(name='base')
         glance.upload(base, b'base image', store='store2')
@@ -121,6 +127,44 @@ def _timed_upload(client, image_id, store=None):
     return time.perf_counter() - start
 
 
+class UploadStatements(object):
+    """The statements of each upload, from the real Glance's SQL log."""
+
+    def __init__(self, path):
+        self.path = path
+        self.seen = 0
+
+    def of(self, image_id):
+        """The statements of the last data upload to ``image_id``."""
+        entries = glance_sqlcount.read_log(self.path)
+        new, self.seen = entries[self.seen:], len(entries)
+        # NOTE: Glance's version negotiation has taken the /v2 off the
+        # path by the time the counter sees it.
+        path = '/images/%s/file' % image_id
+        for entry in reversed(new):
+            if entry['method'] == 'PUT' and entry['path'].endswith(path):
+                return entry['statements']
+        raise bench.BenchError('P2: the real Glance logged no statements '
+                               'for the upload to %s (%s)' % (image_id,
+                                                              self.path))
+
+
+def extra_statements(more, fewer):
+    """The statements of ``more`` that ``fewer`` does not run, in order.
+
+    >>> extra_statements(['a', 'b', 'a', 'c'], ['a', 'c'])
+    ['b', 'a']
+    """
+    left = collections.Counter(fewer)
+    extra = []
+    for statement in more:
+        if left[statement]:
+            left[statement] -= 1
+        else:
+            extra.append(statement)
+    return extra
+
+
 def run_p2(glance_side, work_dir, counts, uploads, repeats):
     """p50 and p95 of one-byte uploads: base ref against store header.
 
@@ -128,8 +172,10 @@ def run_p2(glance_side, work_dir, counts, uploads, repeats):
     of images: the uploaded ones are deleted after the run.
     """
     runs = []
-    with glance_with_base(glance_side, work_dir, 'p2') as parts:
+    with glance_with_base(glance_side, work_dir, 'p2',
+                          count_sql=True) as parts:
         server, glance, base = parts
+        log = UploadStatements(server.sql_log_path)
         queued = glance.new_image(name='p2')
         by_kind = {
             'base_ref': (glance.client(headers={scenarios.BASE_REF: base}),
@@ -148,6 +194,8 @@ def run_p2(glance_side, work_dir, counts, uploads, repeats):
                 targets = db.copy_image(queued, 2 * uploads)
                 uploaded = list(targets)
                 seconds = {'base_ref': [], 'store': []}
+                statements = {'base_ref': [], 'store': []}
+                sample = {}
                 kinds = ['base_ref', 'store']
                 for index in range(uploads):
                     for kind in kinds if index % 2 == 0 else kinds[::-1]:
@@ -155,9 +203,15 @@ def run_p2(glance_side, work_dir, counts, uploads, repeats):
                         image_id = targets.pop()
                         seconds[kind].append(
                             _timed_upload(client, image_id, store))
+                        ran = log.of(image_id)
+                        statements[kind].append(len(ran))
+                        sample.setdefault(kind, ran)
                         if index == 0:
                             _check_lands(glance, image_id, kind, 'store2')
                 runs.append({'images': have, 'repeat': repeat,
+                             'statements': statements,
+                             'extra_statements': extra_statements(
+                                 sample['base_ref'], sample['store']),
                              'seconds': seconds})
                 db.delete(uploaded)
     return runs
@@ -195,6 +249,8 @@ def p2_rows(runs):
                 [report.percentile(r['seconds'][kind], 0.5) * 1000
                  for r in these],
                 unit='ms'))
+        rows += _statement_rows(count, [r for r in these
+                                        if r.get('statements')])
     if len(counts) > 1:
         # Growth of the decision's share, run by run: uploads get slower
         # as the database grows whatever the header, so compare the
@@ -208,4 +264,39 @@ def p2_rows(runs):
             'P2', 'p50 ratio at %d images / at %d' % (many, few),
             [m / f for m, f in zip(ratio[many], ratio[few])],
             at_most=bench.TARGETS['growth_ratio']))
+        extra = dict((c, [_extra(r) for r in runs
+                          if r['images'] == c and r.get('statements')])
+                     for c in counts)
+        if extra[few] and extra[many]:
+            rows.append(report.Row(
+                'P2', 'SQL statements base ref - store header, %d images '
+                'minus at %d' % (many, few),
+                [m - f for m, f in zip(extra[many], extra[few])],
+                at_most=0))
+    return rows
+
+
+def _extra(run):
+    return (statistics.median(run['statements']['base_ref']) -
+            statistics.median(run['statements']['store']))
+
+
+def _statement_rows(count, runs):
+    """What the SQL log says of the uploads at ``count`` images."""
+    if not runs:
+        return []
+    rows = []
+    for kind in ('base_ref', 'store'):
+        rows.append(report.Row(
+            'P2', 'SQL statements per %s upload, %d images' % (
+                kind.replace('_', ' '), count),
+            [statistics.median(r['statements'][kind]) for r in runs],
+            note='median of the run'))
+    extra = runs[0]['extra_statements']
+    rows.append(report.Row(
+        'P2', 'SQL statements base ref - store header, %d images' % count,
+        [_extra(r) for r in runs], at_most=bench.TARGETS['extra_statements'],
+        note='the extra statements: %s' % ' | '.join(
+            statement[:120] for statement in extra) if extra else
+        'none'))
     return rows

@@ -210,6 +210,35 @@ class TestFigureRows(base.TestCase):
         growth = rows['p50 ratio at 10000 images / at 10']
         self.assertAlmostEqual(1.2 / 1.1, growth.values[0])
 
+    def test_p2_statement_rows(self):
+        def run(images, base_ref, store, extra):
+            return {'images': images, 'repeat': 0,
+                    'seconds': {'base_ref': [0.011], 'store': [0.010]},
+                    'statements': {'base_ref': base_ref, 'store': store},
+                    'extra_statements': extra}
+
+        pk_read = 'SELECT images.id FROM images WHERE images.id = ?'
+        runs = [run(10, [21, 21, 22], [20, 20, 20], [pk_read]),
+                run(10000, [21, 21, 21], [20, 20, 20], [pk_read])]
+        rows = dict((r.what, r) for r in p2.p2_rows(runs))
+        extra = rows['SQL statements base ref - store header, 10 images']
+        self.assertEqual([1], extra.values)
+        self.assertTrue(extra.met)
+        self.assertIn(pk_read, extra.note)
+        self.assertEqual(
+            [21], rows['SQL statements per base ref upload, 10 images'
+                       ].values)
+        growth = rows['SQL statements base ref - store header, 10000 '
+                      'images minus at 10']
+        self.assertEqual([0], growth.values)
+        self.assertTrue(growth.met)
+
+    def test_p2_without_statement_counts_has_no_statement_rows(self):
+        runs = [{'images': 10, 'repeat': 0,
+                 'seconds': {'base_ref': [0.011], 'store': [0.010]}}]
+        self.assertFalse([r for r in p2.p2_rows(runs)
+                          if 'SQL' in r.what])
+
     def test_p3_compares_each_store_with_cp(self):
         runs = [{'repeat': 0, 'bytes': 100 * MiB, 'cp_seconds': 1.0,
                  'poll_seconds': 0.2,
