@@ -22,6 +22,17 @@ import json
 import sys
 
 
+def preload():
+    """What main imports first (see forkserver)."""
+    import nova.conf  # noqa
+    from nova.compute import utils  # noqa
+    from nova import context  # noqa
+    from nova.image import glance  # noqa
+    from nova import objects
+    # NOTE: it only imports the object modules; main calls it again.
+    objects.register_all()
+
+
 def main(orders):
     import nova.conf
     from nova import context
