@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import traceback
 
 
@@ -48,6 +49,19 @@ def _child(module, orders, out_path, err_path):
             os._exit(code)
 
 
+def _quiesce():
+    """Stop what the import started that a fork cannot take along.
+
+    Nova's import monkey-patches with eventlet and may start eventlet's
+    thread pool (tpool): its native worker threads would not exist in a
+    child, which would then wait forever for them. Stopped here, each
+    child starts its own pool on first use, as a new process does.
+    """
+    tpool = sys.modules.get('eventlet.tpool')
+    if tpool is not None:
+        tpool.killall()
+
+
 def _read(path):
     with open(path, errors='replace') as f:
         return f.read()
@@ -64,8 +78,11 @@ def serve(project, options):
     preload = getattr(module, 'preload', None)
     if preload is not None:
         preload(**options)
+    _quiesce()
     answers = sys.stdout
-    print(json.dumps({'ready': True}), file=answers, flush=True)
+    print(json.dumps({'ready': True,
+                      'threads': threading.active_count()}),
+          file=answers, flush=True)
     folder = tempfile.mkdtemp(prefix='patchseries-forkserver-')
     out_path = os.path.join(folder, 'stdout')
     err_path = os.path.join(folder, 'stderr')
