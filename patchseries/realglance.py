@@ -105,7 +105,7 @@ default_backend = {default}
 
 [paste_deploy]
 flavor =
-config_file = {root}/glance-api-paste.ini
+config_file = {root}/etc/glance-api-paste.ini
 
 [os_glance_staging_store]
 filesystem_store_datadir = {root}/staging
@@ -160,7 +160,9 @@ class RealGlance(object):
                 store, self.store_dir(store))
         with open(os.path.join(conf_dir, 'glance-api.conf'), 'w') as f:
             f.write(text)
-        with open(os.path.join(self.root, 'glance-api-paste.ini'), 'w') as f:
+        # NOTE: Glance 28's WSGI application reads every file it knows of
+        # from the config folder, the paste file included.
+        with open(os.path.join(conf_dir, 'glance-api-paste.ini'), 'w') as f:
             f.write(_PASTE.format(root=self.root))
         shutil.copy(glance_identity.__file__,
                     os.path.join(self.root, 'glance_identity.py'))
