@@ -66,3 +66,33 @@ class TestGlanceRowsOnFake(base.TestCase):
                     if scenarios.BASE_REF.lower() in e['headers']]
         self.assertEqual(1, len(carrying))
         self.assertEqual('PUT', carrying[0][0])
+
+
+class TestReleaseExpectations(base.TestCase):
+
+    def row(self):
+        return scenarios.Row(
+            'toy row', lambda g, b, env: {'outcome': 'x'},
+            lambda state: 'new' if state.get('glance') else 'old',
+            wire=lambda state: 'PUT: -',
+            releases={'2024.1': {'expect': lambda state: 'older',
+                                 'wire': lambda state: 'no PUT'}})
+
+    def test_a_release_entry_replaces_only_that_release_s_answer(self):
+        row = self.row()
+        self.assertEqual('new', row.expected({'glance': True}))
+        self.assertEqual('new', row.expected({'glance': True}, '2026.2'))
+        self.assertEqual('older', row.expected({'glance': True}, '2024.1'))
+        self.assertEqual('PUT: -', row.expected_wire({}, '2025.1'))
+        self.assertEqual('no PUT', row.expected_wire({}, '2024.1'))
+
+    def test_format_table_judges_by_the_release(self):
+        row = self.row()
+        columns = [('fake', {'toy row': {'outcome': 'older',
+                                         'wire': 'no PUT'}})]
+        text, failed = scenarios.format_table(columns, {'glance': True},
+                                              [row], release='2024.1')
+        self.assertEqual(0, failed, text)
+        text, failed = scenarios.format_table(columns, {'glance': True},
+                                              [row], release='2026.2')
+        self.assertEqual(1, failed, text)
