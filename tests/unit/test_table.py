@@ -50,7 +50,11 @@ class TestRunTable(base.TestCase):
         text, failures, skipped = table.run_table({}, self.tmp)
         self.assertEqual(0, failures, text)
         self.assertIn('-- before: upstream releases', text)
-        self.assertIn('-- after: series applied', text)
+        # Nothing is patched: "after" would run the same code again.
+        self.assertIn('-- after: series applied: not run again, the code '
+                      'is that of "before: upstream releases"', text)
+        self.assertEqual(len(scenarios.GLANCE_ROWS), text.count(' ok\n') +
+                         text.endswith(' ok'), text)
         self.assertEqual(len(scenarios.CLIENT_ROWS) + 1, len(skipped))
         self.assertIn('real Glance column (not run: glance was not '
                       'verified)', skipped)
@@ -205,7 +209,29 @@ class TestColumns(base.TestCase):
                            for r in rows))]))
         text, failures, _skipped = table.run_table({}, self.tmp,
                                                    release='2025.1')
-        self.assertEqual(['2025.1', '2025.1'], calls)
+        # Nothing patched: "after" is the same code, not run again.
+        self.assertEqual(['2025.1'], calls)
+
+    def test_every_pass_runs_when_series_are_applied(self):
+        import contextlib
+        states = []
+
+        def columns(state, rows, envs, glance_side, work_dir, concurrent):
+            states.append(dict(state))
+            return [('fake', dict((r.name, {'outcome': r.expected(state)})
+                                  for r in rows))]
+
+        self.useFixture(fixtures.MockPatchObject(table, '_columns', columns))
+        self.useFixture(fixtures.MockPatchObject(
+            table, 'upstream_checkout',
+            lambda sides, keep=(): contextlib.nullcontext()))
+        sides = dict((name, table.Side(None, '/nonexistent', '/nonexistent',
+                                       True)) for name in ('glance', 'nova'))
+        text, _failures, _skipped = table.run_table(sides, self.tmp)
+        self.assertEqual([{'glance': False, 'nova': False},
+                          {'glance': True, 'nova': True},
+                          {'glance': True, 'nova': False}], states)
+        self.assertNotIn('not run again', text)
 
 
 class TestWsgiApp(base.TestCase):
