@@ -259,11 +259,14 @@ def release_names(target, requested=None):
 
 
 def verify_pairs(pairs, cache_dir, fresh=False, install_system_deps=False,
-                 reuse_baseline=True, prepare_ahead=True):
+                 reuse_baseline=True, prepare_ahead=True, on_release=None):
     """Verify ``[(project, release name)]``; one report per pair, in order.
 
     :param prepare_ahead: make the tree and environment of the next
         pairs in a second thread while the tests of a pair run.
+    :param on_release: called as ``on_release(name, reports)`` once
+        the last pair of a release is done (pairs come grouped by
+        release, as :func:`plan_pairs` gives them).
     """
     reports = [ProjectReport(project, release) for project, release in pairs]
     reuse = reuse_baseline and not fresh
@@ -271,20 +274,25 @@ def verify_pairs(pairs, cache_dir, fresh=False, install_system_deps=False,
     def prepare(report):
         return _prepare(report, cache_dir, fresh, install_system_deps)
 
+    def tested(index, report, work):
+        if work is not None:
+            _test(report, work, True, reuse)
+        last = (index + 1 == len(reports) or
+                reports[index + 1].release != report.release)
+        if on_release is not None and last:
+            on_release(report.release, [r for r in reports
+                                        if r.release == report.release])
+
     if not prepare_ahead:
-        for report in reports:
-            work = prepare(report)
-            if work is not None:
-                _test(report, work, True, reuse)
+        for index, report in enumerate(reports):
+            tested(index, report, prepare(report))
         return reports
     # NOTE: one thread prepares the pairs in order, so at most one uv
     # build runs beside the tests.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         works = [pool.submit(prepare, report) for report in reports]
-        for report, work in zip(reports, works):
-            work = work.result()
-            if work is not None:
-                _test(report, work, True, reuse)
+        for index, (report, work) in enumerate(zip(reports, works)):
+            tested(index, report, work.result())
     return reports
 
 
@@ -450,13 +458,27 @@ def verify_cmd(args):
         if project not in target_mod.PROJECTS:
             raise exceptions.UnknownProject(project, target_mod.PROJECTS)
     pairs = plan_pairs(projects, requested_releases(args.release))
-    reports = verify_pairs(pairs, args.cache_dir, fresh=args.fresh,
-                           install_system_deps=args.install_system_deps,
-                           reuse_baseline=not args.rerun_baseline)
-    print(format_report(reports))
     table = None
-    if not args.no_table:
-        table = run_scenario_table(reports, args.cache_dir)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as tables:
+        # NOTE: a release's table runs as soon as its pairs are done,
+        # beside the tests of the next release: it has trees and
+        # environments of its own, and spends much of its time waiting
+        # on Glance.
+        sections = []
+
+        def on_release(name, group):
+            if not args.no_table:
+                sections.append(tables.submit(release_table, name, group,
+                                              args.cache_dir))
+
+        reports = verify_pairs(pairs, args.cache_dir, fresh=args.fresh,
+                               install_system_deps=args.install_system_deps,
+                               reuse_baseline=not args.rerun_baseline,
+                               on_release=on_release)
+        print(format_report(reports))
+        if not args.no_table:
+            table = combine_tables([s.result() for s in sections])
+    if table is not None:
         print('\n== scenario table: where each upload lands ==')
         print(table['text'])
         print('\nscenario rows: %d run, %d failed (%s)' % (
@@ -477,39 +499,32 @@ def _count_rows(text):
                if line.rstrip().endswith((' ok', ' FAILED')))
 
 
-def run_scenario_table(reports, cache_dir):
-    """The scenario table of each release.
+def release_table(name, reports, cache_dir):
+    """The scenario table of one release: one entry of ``releases``.
 
-    Each release's table runs with the projects that verified cleanly on
-    that release.
-
-    :returns: totals (``rows``, ``failed``, ``seconds``, ``text``,
-        ``skipped``) and one entry per release under ``releases``.
+    It runs with the projects that verified cleanly on that release.
     """
-    releases = []
-    for report in reports:
-        if report.release not in releases:
-            releases.append(report.release)
-    sections, total_rows, total_failed, skipped_all = [], 0, 0, []
-    start = time.monotonic()
-    for name in releases:
-        sides = dict((r.project, r.side) for r in reports
-                     if r.release == name and r.side is not None and
-                     r.error is None)
-        began = time.monotonic()
-        LOG.info('scenario table of %s ...', name)
-        text, failed, skipped = table_mod.run_table(sides, cache_dir,
-                                                    release=name)
-        rows = _count_rows(text)
-        versions = ', '.join('%s %s' % (r.project, r.version)
-                             for r in reports if r.release == name)
-        sections.append({
-            'release': name, 'versions': versions, 'text': text,
-            'rows': rows, 'failed': failed, 'skipped': skipped,
-            'seconds': round(time.monotonic() - began, 1)})
-        total_rows += rows
-        total_failed += failed
-        skipped_all.extend('%s: %s' % (name, line) for line in skipped)
+    sides = dict((r.project, r.side) for r in reports
+                 if r.release == name and r.side is not None and
+                 r.error is None)
+    began = time.monotonic()
+    LOG.info('scenario table of %s ...', name)
+    text, failed, skipped = table_mod.run_table(sides, cache_dir,
+                                                release=name)
+    return {'release': name,
+            'versions': ', '.join('%s %s' % (r.project, r.version)
+                                  for r in reports if r.release == name),
+            'text': text, 'rows': _count_rows(text), 'failed': failed,
+            'skipped': skipped,
+            'seconds': round(time.monotonic() - began, 1)}
+
+
+def combine_tables(sections):
+    """The report's ``scenarios``: totals and the release sections.
+
+    ``seconds`` is the sum of the tables' wall times (they may have run
+    beside the tests of other releases).
+    """
     texts = []
     for section in sections:
         lines = ['', '=== release %s (%s): %d rows, %d failed, %s ===' % (
@@ -518,12 +533,29 @@ def run_scenario_table(reports, cache_dir):
             section['text']]
         lines.extend('  skipped: %s' % line for line in section['skipped'])
         texts.append('\n'.join(lines))
+    rows = sum(s['rows'] for s in sections)
+    failed = sum(s['failed'] for s in sections)
     texts.append('\n=== total: %d releases, %d rows, %d failed ===' % (
-        len(sections), total_rows, total_failed))
-    return {'text': '\n'.join(texts), 'failed': total_failed,
-            'rows': total_rows, 'skipped': skipped_all,
+        len(sections), rows, failed))
+    return {'text': '\n'.join(texts), 'failed': failed, 'rows': rows,
+            'skipped': ['%s: %s' % (s['release'], line)
+                        for s in sections for line in s['skipped']],
             'releases': sections,
-            'seconds': round(time.monotonic() - start, 1)}
+            'seconds': round(sum(s['seconds'] for s in sections), 1)}
+
+
+def run_scenario_table(reports, cache_dir):
+    """The scenario table of each release, one after the other.
+
+    :returns: totals (``rows``, ``failed``, ``seconds``, ``text``,
+        ``skipped``) and one entry per release under ``releases``.
+    """
+    releases = []
+    for report in reports:
+        if report.release not in releases:
+            releases.append(report.release)
+    return combine_tables([release_table(name, reports, cache_dir)
+                           for name in releases])
 
 
 def add_parser(subparsers, common):

@@ -1,5 +1,6 @@
 import json
 import os
+import time
 from unittest import mock
 
 from patchseries import main
@@ -447,3 +448,34 @@ class TestTablePerRelease(MultiReleaseTestCase):
         self.run_verify('toy')
         sides = [c[0][0] for c in table.mock.call_args_list]
         self.assertEqual([['toy'], []], [list(s) for s in sides])
+
+    def test_a_release_s_table_starts_once_its_pairs_are_done(self):
+        events = []
+        table = self.useFixture(base_fixture(verify.table_mod, 'run_table'))
+
+        def run_table(sides, cache_dir, release=None):
+            events.append('table %s' % release)
+            return ('row  a  ok', 0, [])
+
+        def run_selection(bin_dir, tree, path, regexes, env, label, log):
+            events.append('tests %s' % label)
+            if label.startswith('toy-0.9'):
+                # The 2026.2 table runs beside these tests.
+                for _ in range(100):
+                    if 'table 2026.2' in events:
+                        break
+                    time.sleep(0.05)
+                events.append('2026.2 table seen: %s'
+                              % ('table 2026.2' in events))
+            return testrun.Results(ALL_PASS)
+
+        table.mock.side_effect = run_table
+        self.runs.mock.side_effect = run_selection
+        code, data = self.run_verify('toy')
+        self.assertEqual(0, code)
+        self.assertEqual('tests toy-1.0 unpatched', events[0])
+        self.assertLess(events.index('table 2026.2'),
+                        events.index('table 2025.1'))
+        self.assertIn('2026.2 table seen: True', events)
+        self.assertEqual(['2026.2', '2025.1'],
+                         [r['release'] for r in data['scenarios']['releases']])
