@@ -695,6 +695,22 @@ def _cinder_concurrent(count):
 CONCURRENT_UPLOADS = 200
 
 
+def _cinder_24_legacy_location(expect, wire):
+    """The 2024.1 entry of a clone-path row: Cinder 24.5.0 as released.
+
+    Cinder 24 registers an image volume with glanceclient's legacy
+    ``add_location`` (an image PATCH adding to ``/locations``): Glance's
+    add-location API (``add_image_location``) came with Glance 29 and
+    Cinder 26. A Glance with its default ``show_multiple_locations =
+    False``, and the fake, refuse that PATCH, so Cinder drops the clone
+    and uploads the volume to the default store, with no header. With the
+    cinder series applied, the row's own expectation holds.
+    """
+    return {'expect': lambda st: (expect(st) if st.get('cinder') else
+                                  'clone dropped, upload: store1'),
+            'wire': lambda st: wire(st) if st.get('cinder') else 'PUT: -'}
+
+
 def _both(state, *projects):
     return all(state.get(p) for p in projects)
 
@@ -793,7 +809,9 @@ CLIENT_ROWS = (
                          else 'PUT: store=%s' % CINDER_STORE)),
     Row('cinder: clone path, no type store',
         _cinder_clone(None), lambda st: 'clone: %s' % CINDER_STORE,
-        needs=('cinder',), wire=lambda st: 'no PUT'),
+        needs=('cinder',), wire=lambda st: 'no PUT',
+        releases={'2024.1': _cinder_24_legacy_location(
+            lambda st: 'clone: %s' % CINDER_STORE, lambda st: 'no PUT')}),
     Row('cinder: clone path, type store = another store',
         _cinder_clone('store3'),
         lambda st: ('upload: store3' if st.get('cinder')
@@ -804,7 +822,11 @@ CLIENT_ROWS = (
         lambda st: ('upload: store1' if st.get('cinder')
                     else 'clone: %s' % CINDER_STORE),
         needs=('cinder',),
-        wire=lambda st: 'PUT: -' if st.get('cinder') else 'no PUT'),
+        wire=lambda st: 'PUT: -' if st.get('cinder') else 'no PUT',
+        releases={'2024.1': _cinder_24_legacy_location(
+            lambda st: ('upload: store1' if st.get('cinder')
+                        else 'clone: %s' % CINDER_STORE),
+            lambda st: 'PUT: -' if st.get('cinder') else 'no PUT')}),
 )
 
 
