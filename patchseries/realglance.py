@@ -2,8 +2,13 @@
 
 The Glance installed in a ``verify`` test environment serves under
 gunicorn (the ``glance-api`` command is gone in Glance 33) on 127.0.0.1,
-with sqlite and file stores under one folder. Its paste pipeline takes
-project, user and roles from our test token
+with sqlite and file stores under one folder. Glance 30 (2025.1) and
+later ship the WSGI module ``glance.wsgi.api``; Glance 28 (2024.1) has
+only the application factory it wraps,
+``glance.common.wsgi_app:init_app``, which gunicorn calls itself. Both
+build the same application from the same configuration, without
+eventlet. Its paste pipeline takes project, user and roles from our
+test token
 (:mod:`patchseries.glance_identity`), so multi-project cases run without
 keystone; a request without that token is an admin without a project.
 Its policy file starts empty (Glance's defaults) and can be changed while
@@ -32,6 +37,13 @@ from patchseries import glance_identity
 from patchseries import glance_sqlcount
 
 LOG = logging.getLogger(__name__)
+
+# Which WSGI entry point the Glance under test has.
+_HAS_WSGI_MODULE = (
+    'import os, glance; print(os.path.exists(os.path.join('
+    'os.path.dirname(glance.__file__), "wsgi", "api.py")))')
+WSGI_MODULE = 'glance.wsgi.api:application'
+WSGI_FACTORY = 'glance.common.wsgi_app:init_app()'
 
 # Glance's own defaults, from the Glance under test.
 _DEFAULT_RULES = (
@@ -97,7 +109,7 @@ default_backend = {default}
 
 [paste_deploy]
 flavor =
-config_file = {root}/glance-api-paste.ini
+config_file = {root}/etc/glance-api-paste.ini
 
 [os_glance_staging_store]
 filesystem_store_datadir = {root}/staging
@@ -153,7 +165,9 @@ class RealGlance(object):
                 store, self.store_dir(store))
         with open(os.path.join(conf_dir, 'glance-api.conf'), 'w') as f:
             f.write(text)
-        with open(os.path.join(self.root, 'glance-api-paste.ini'), 'w') as f:
+        # NOTE: Glance 28's WSGI application reads every file it knows of
+        # from the config folder, the paste file included.
+        with open(os.path.join(conf_dir, 'glance-api-paste.ini'), 'w') as f:
             f.write(_PASTE.format(
                 root=self.root,
                 sqlcount='sqlcount ' if self.count_sql else ''))
@@ -201,6 +215,18 @@ class RealGlance(object):
         os.utime(path + '.new', (stamp, stamp))
         os.replace(path + '.new', path)
 
+    def wsgi_app(self):
+        """The gunicorn application spec for the Glance under test."""
+        proc = subprocess.run(
+            [os.path.join(self.bin_dir, 'python'), '-c', _HAS_WSGI_MODULE],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL)
+        if proc.returncode:
+            raise exceptions.PatchSeriesError(
+                'cannot import glance in %s: %s'
+                % (self.bin_dir, proc.stderr.strip()[-500:]))
+        return WSGI_MODULE if proc.stdout.strip() == 'True' else WSGI_FACTORY
+
     def _default_rules(self):
         proc = subprocess.run(
             [os.path.join(self.bin_dir, 'python'), '-c', _DEFAULT_RULES],
@@ -228,6 +254,7 @@ class RealGlance(object):
                     'the Glance environment %s has no %s; it is one of '
                     'glance_patch EXTRA_PACKAGES, rebuild the environment '
                     'with verify --fresh' % (self.bin_dir, command))
+        app = self.wsgi_app()
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d' % self.port
         conf_dir = self._write_config()
@@ -242,7 +269,7 @@ class RealGlance(object):
             raise exceptions.PatchSeriesError(
                 'glance-manage db_sync failed: %s' % proc.stdout[-2000:])
         log = open(os.path.join(self.root, 'gunicorn.log'), 'wb')
-        LOG.info('real glance: starting gunicorn on %s', self.url)
+        LOG.info('real glance: starting gunicorn (%s) on %s', app, self.url)
         # NOTE: one request at a time. Glance's image updates read and then
         # write in one transaction, which sqlite refuses ("database is
         # locked") instead of waiting while another request writes. The
@@ -252,8 +279,7 @@ class RealGlance(object):
         self.proc = subprocess.Popen(
             [os.path.join(self.bin_dir, 'gunicorn'), '--bind',
              '127.0.0.1:%d' % self.port, '--workers', '1', '--threads', '1',
-             '--timeout', '300', '--chdir', self.root,
-             'glance.wsgi.api:application'],
+             '--timeout', '300', '--chdir', self.root, app],
             env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()

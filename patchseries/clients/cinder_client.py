@@ -27,6 +27,25 @@ import urllib.parse
 import uuid
 
 
+def preload(monkey=False):
+    """What main imports first (see forkserver).
+
+    :param monkey: monkey-patch with eventlet first, as main does for
+        threaded orders.
+    """
+    if monkey:
+        import eventlet
+        eventlet.monkey_patch()
+    from cinder.volume import volume_utils  # noqa
+    from cinder.common import config  # noqa
+    from cinder import context  # noqa
+    from cinder.image import glance  # noqa
+    from cinder import objects
+    from oslo_config import cfg  # noqa
+    # NOTE: it only imports the object modules; main calls it again.
+    objects.register_all()
+
+
 def main(orders):
     if orders.get('threads', 1) > 1:
         import eventlet

@@ -16,13 +16,50 @@ process's shared session, every ``based_every``-th with the base image.
 """
 
 import concurrent.futures
+import importlib.util
 import inspect
 import io
 import json
+import os
 import sys
 
 
+def _green():
+    """Whether this Nova uploads through eventlet's tpool.
+
+    Nova 29 and 31 (2024.1, 2025.1) hand image data to eventlet's thread
+    pool (``utils.tpool_execute``), which works only in a process that is
+    monkey-patched, as every Nova service of those releases is: called
+    from several native threads of an unpatched process, it waits
+    forever. The driver then patches as ``nova.cmd`` does, and its
+    threads are green threads, as in nova-compute. Read from the source,
+    without importing nova, which must come after the patching.
+    """
+    spec = importlib.util.find_spec('nova')
+    path = os.path.join(os.path.dirname(spec.origin), 'image', 'glance.py')
+    with open(path) as f:
+        return 'tpool_execute(' in f.read()
+
+
+def _patch_if_green():
+    if _green():
+        import nova.monkey_patch  # noqa: patches on import
+
+
+def preload():
+    """What main imports first (see forkserver)."""
+    _patch_if_green()
+    import nova.conf  # noqa
+    from nova.compute import utils  # noqa
+    from nova import context  # noqa
+    from nova.image import glance  # noqa
+    from nova import objects
+    # NOTE: it only imports the object modules; main calls it again.
+    objects.register_all()
+
+
 def main(orders):
+    _patch_if_green()
     import nova.conf
     from nova import context
     from nova.image import glance

@@ -66,3 +66,61 @@ class TestGlanceRowsOnFake(base.TestCase):
                     if scenarios.BASE_REF.lower() in e['headers']]
         self.assertEqual(1, len(carrying))
         self.assertEqual('PUT', carrying[0][0])
+
+
+class TestReleaseExpectations(base.TestCase):
+
+    def row(self):
+        return scenarios.Row(
+            'toy row', lambda g, b, env: {'outcome': 'x'},
+            lambda state: 'new' if state.get('glance') else 'old',
+            wire=lambda state: 'PUT: -',
+            releases={'2024.1': {'expect': lambda state: 'older',
+                                 'wire': lambda state: 'no PUT'}})
+
+    def test_a_release_entry_replaces_only_that_release_s_answer(self):
+        row = self.row()
+        self.assertEqual('new', row.expected({'glance': True}))
+        self.assertEqual('new', row.expected({'glance': True}, '2026.2'))
+        self.assertEqual('older', row.expected({'glance': True}, '2024.1'))
+        self.assertEqual('PUT: -', row.expected_wire({}, '2025.1'))
+        self.assertEqual('no PUT', row.expected_wire({}, '2024.1'))
+
+    def test_format_table_judges_by_the_release(self):
+        row = self.row()
+        columns = [('fake', {'toy row': {'outcome': 'older',
+                                         'wire': 'no PUT'}})]
+        text, failed = scenarios.format_table(columns, {'glance': True},
+                                              [row], release='2024.1')
+        self.assertEqual(0, failed, text)
+        text, failed = scenarios.format_table(columns, {'glance': True},
+                                              [row], release='2026.2')
+        self.assertEqual(1, failed, text)
+
+
+class TestCinder24ClonePath(base.TestCase):
+
+    def rows(self):
+        return [r for r in scenarios.CLIENT_ROWS if '2024.1' in r.releases]
+
+    def test_only_the_clone_rows_without_a_type_store_differ(self):
+        self.assertEqual(['cinder: clone path, no type store',
+                          'cinder: clone path, Glance 500 on the store '
+                          'look-up'], [r.name for r in self.rows()])
+
+    def test_cinder_24_as_released_drops_the_clone_and_uploads(self):
+        for row in self.rows():
+            upstream = {'cinder': False, 'glance': False}
+            self.assertEqual('clone dropped, upload: store1',
+                             row.expected(upstream, '2024.1'))
+            self.assertEqual('PUT: -', row.expected_wire(upstream, '2024.1'))
+            self.assertEqual('clone: cinder1',
+                             row.expected(upstream, '2025.1'))
+
+    def test_with_the_cinder_series_the_row_s_own_answer_holds(self):
+        for row in self.rows():
+            patched = {'cinder': True, 'glance': True}
+            self.assertEqual(row.expected(patched),
+                             row.expected(patched, '2024.1'))
+            self.assertEqual(row.expected_wire(patched),
+                             row.expected_wire(patched, '2024.1'))

@@ -1,6 +1,9 @@
 import json
 import os
 import sys
+import threading
+
+import fixtures
 
 from patchseries import clients
 from patchseries import exceptions
@@ -47,7 +50,11 @@ class TestRunTable(base.TestCase):
         text, failures, skipped = table.run_table({}, self.tmp)
         self.assertEqual(0, failures, text)
         self.assertIn('-- before: upstream releases', text)
-        self.assertIn('-- after: series applied', text)
+        # Nothing is patched: "after" would run the same code again.
+        self.assertIn('-- after: series applied: not run again, the code '
+                      'is that of "before: upstream releases"', text)
+        self.assertEqual(len(scenarios.GLANCE_ROWS), text.count(' ok\n') +
+                         text.endswith(' ok'), text)
         self.assertEqual(len(scenarios.CLIENT_ROWS) + 1, len(skipped))
         self.assertIn('real Glance column (not run: glance was not '
                       'verified)', skipped)
@@ -150,3 +157,109 @@ class TestRealGlancePolicy(base.TestCase):
         self.server.set_policy({'no_such_rule': '!'})
         self.server.set_policy({})
         self.assertEqual({}, self.written())
+
+
+class TestColumns(base.TestCase):
+
+    def test_fake_and_real_columns_run_at_the_same_time(self):
+        both = threading.Barrier(2, timeout=10)
+        seen = {}
+
+        def fake(state, rows, envs):
+            both.wait()
+            seen['fake'] = threading.current_thread().name
+            return {'r': {'outcome': 'fake'}}
+
+        def real(rows, envs, glance_side, work_dir):
+            both.wait()
+            seen['real'] = threading.current_thread().name
+            return {'r': {'outcome': 'real'}}
+
+        self.useFixture(fixtures.MockPatchObject(table, '_fake_column',
+                                                 fake))
+        self.useFixture(fixtures.MockPatchObject(table, '_real_column',
+                                                 real))
+        side = table.Side(None, '/nonexistent', '/nonexistent', False)
+        columns = table._columns({}, [], {}, side, self.tmp)
+        self.assertEqual(['fake', 'real'], [title for title, _ in columns])
+        self.assertEqual({'r': {'outcome': 'real'}}, columns[1][1])
+        self.assertNotEqual(seen['fake'], seen['real'])
+        # Serial, the barrier would never have let the first one through.
+
+    def test_without_a_glance_side_only_the_fake_column_runs(self):
+        self.useFixture(fixtures.MockPatchObject(
+            table, '_fake_column', lambda state, rows, envs: {}))
+        columns = table._columns({}, [], {}, None, self.tmp)
+        self.assertEqual([('fake', {})], columns)
+
+    def test_run_table_passes_its_release_to_the_expectations(self):
+        calls = []
+        real_format = scenarios.format_table
+
+        def format_table(columns, state, rows, release=None):
+            calls.append(release)
+            return real_format(columns, state, rows, release=release)
+
+        self.useFixture(fixtures.MockPatchObject(
+            table.scenarios, 'format_table', format_table))
+        self.useFixture(fixtures.MockPatchObject(
+            table, '_columns',
+            lambda state, rows, envs, glance_side, work_dir, concurrent:
+            [('fake', dict((r.name, {'outcome': r.expected(state)})
+                           for r in rows))]))
+        text, failures, _skipped = table.run_table({}, self.tmp,
+                                                   release='2025.1')
+        # Nothing patched: "after" is the same code, not run again.
+        self.assertEqual(['2025.1'], calls)
+
+    def test_every_pass_runs_when_series_are_applied(self):
+        import contextlib
+        states = []
+
+        def columns(state, rows, envs, glance_side, work_dir, concurrent):
+            states.append(dict(state))
+            return [('fake', dict((r.name, {'outcome': r.expected(state)})
+                                  for r in rows))]
+
+        self.useFixture(fixtures.MockPatchObject(table, '_columns', columns))
+        self.useFixture(fixtures.MockPatchObject(
+            table, 'upstream_checkout',
+            lambda sides, keep=(): contextlib.nullcontext()))
+        sides = dict((name, table.Side(None, '/nonexistent', '/nonexistent',
+                                       True)) for name in ('glance', 'nova'))
+        text, _failures, _skipped = table.run_table(sides, self.tmp)
+        self.assertEqual([{'glance': False, 'nova': False},
+                          {'glance': True, 'nova': True},
+                          {'glance': True, 'nova': False}], states)
+        self.assertNotIn('not run again', text)
+
+
+class TestWsgiApp(base.TestCase):
+
+    def server(self, has_module):
+        bin_dir = os.path.join(self.tmp, 'bin')
+        os.makedirs(bin_dir, exist_ok=True)
+        with open(os.path.join(bin_dir, 'python'), 'w') as f:
+            f.write('#!/bin/sh\necho %s\n' % has_module)
+        os.chmod(os.path.join(bin_dir, 'python'), 0o755)
+        return realglance.RealGlance(bin_dir, os.path.join(self.tmp, 'r'))
+
+    def test_glance_with_the_wsgi_module_serves_it(self):
+        self.assertEqual('glance.wsgi.api:application',
+                         self.server('True').wsgi_app())
+
+    def test_glance_28_serves_the_application_factory(self):
+        self.assertEqual('glance.common.wsgi_app:init_app()',
+                         self.server('False').wsgi_app())
+
+    def test_paste_file_is_in_the_config_folder(self):
+        server = self.server('True')
+        server.url = 'http://127.0.0.1:1'
+        with open(os.path.join(self.tmp, 'bin', 'python'), 'w') as f:
+            f.write('#!/bin/sh\necho {}\n')
+        conf_dir = server._write_config()
+        self.assertTrue(os.path.exists(
+            os.path.join(conf_dir, 'glance-api-paste.ini')))
+        with open(os.path.join(conf_dir, 'glance-api.conf')) as f:
+            self.assertIn('config_file = %s' % os.path.join(
+                conf_dir, 'glance-api-paste.ini'), f.read())

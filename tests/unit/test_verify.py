@@ -1,5 +1,6 @@
 import json
 import os
+import time
 from unittest import mock
 
 from patchseries import main
@@ -283,3 +284,198 @@ class TestVerifyCommand(VerifyTestCase):
     def test_unknown_project_exits_2(self):
         code = main.main(['verify', '--cache-dir', self.cache, 'keystone'])
         self.assertEqual(2, code)
+
+
+class MultiReleaseTestCase(VerifyTestCase):
+    """The toy in two releases: 2026.2 -> toy 1.0, 2025.1 -> toy 0.9."""
+
+    def setUp(self):
+        super().setUp()
+        from tests import base
+        path, sha = base.make_sdist(self.tmp, 'toy', '0.9', base.TOY_FILES)
+        self.index.publish(path, 'toy', sha)
+        self.target = base.make_target(
+            os.path.join(self.tmp, 'toy_patch'),
+            {'2026.2': (self.release.version, self.release.sha256),
+             '2025.1': ('0.9', sha)})
+        for release in self.target.releases.values():
+            release.tests = (('toy.tests.test_a', None),)
+        self.target.test_path = './toy/tests'
+        self.useFixture(base_fixture(verify.target_mod, 'PROJECTS',
+                                     ('toy',)))
+
+    def run_verify(self, *args):
+        report_path = os.path.join(self.tmp, 'report.json')
+        code = main.main(['verify', '--cache-dir', self.cache,
+                          '--report', report_path] + list(args))
+        with open(report_path) as f:
+            return code, json.load(f)
+
+
+class TestEveryRelease(MultiReleaseTestCase):
+
+    def test_without_release_every_release_is_verified_newest_first(self):
+        self.results(ALL_PASS, ALL_PASS)
+        code, data = self.run_verify('--no-table', 'toy')
+        self.assertEqual(0, code)
+        self.assertEqual([('toy', '2026.2', '1.0'), ('toy', '2025.1', '0.9')],
+                         [(p['project'], p['release'], p['version'])
+                          for p in data['projects']])
+        self.assertTrue(all(p['ok'] for p in data['projects']))
+        labels = [c[0][5] for c in self.runs.mock.call_args_list]
+        self.assertEqual(['toy-1.0 unpatched', 'toy-0.9 unpatched'], labels)
+        for version in ('1.0', '0.9'):
+            self.assertTrue(os.path.isdir(
+                os.path.join(self.cache, 'trees', 'toy-%s' % version)))
+
+    def test_release_option_narrows_and_repeats(self):
+        for args, wanted in (
+                (['--release', '2025.1'], ['2025.1']),
+                (['--release', '2025.1,2026.2'], ['2026.2', '2025.1']),
+                (['--release', '0.9', '--release', '2026.2'],
+                 ['2026.2', '2025.1'])):
+            self.results(ALL_PASS, ALL_PASS)
+            code, data = self.run_verify('--no-table', 'toy', *args)
+            self.assertEqual(0, code, args)
+            self.assertEqual(wanted, [p['release'] for p in data['projects']])
+
+    def test_unknown_release_exits_2_naming_the_known_ones(self):
+        code = main.main(['verify', '--cache-dir', self.cache, '--no-table',
+                          '--release', '2023.1', 'toy'])
+        self.assertEqual(2, code)
+        self.runs.mock.assert_not_called()
+
+    def test_missing_constraints_file_is_an_error_of_its_pair(self):
+        missing = os.path.join(self.tmp, 'toy_patch', 'constraints',
+                               '2025.1.txt')
+        self.target.releases['2025.1'].constraints = missing
+        self.results(ALL_PASS)
+        code, data = self.run_verify('--no-table', 'toy')
+        self.assertEqual(1, code)
+        new, old = data['projects']
+        self.assertTrue(new['ok'])
+        self.assertFalse(old['ok'])
+        self.assertIn(missing, old['error'])
+        self.assertIn('does not exist', old['error'])
+        self.assertIsNone(old['unpatched'])
+        self.assertEqual(1, self.runs.mock.call_count)
+
+    def test_report_shows_every_pair_and_a_total(self):
+        self.results(ALL_PASS, ALL_PASS, ALL_PASS)
+        reports = verify.verify_pairs([('toy', '2026.2'), ('toy', '2025.1')],
+                                      self.cache)
+        text = verify.format_report(reports)
+        self.assertIn('2026.2 (1.0)', text)
+        self.assertIn('2025.1 (0.9)', text)
+        total = [line for line in text.splitlines()
+                 if line.startswith('total')]
+        self.assertEqual(1, len(total), text)
+        self.assertIn('2 pairs', total[0])
+        self.assertIn('4/4/0/0', total[0])
+        # Second run: both baselines reused, and the table says so.
+        self.runs.mock.reset_mock()
+        reports = verify.verify_pairs([('toy', '2026.2'), ('toy', '2025.1')],
+                                      self.cache)
+        self.runs.mock.assert_not_called()
+        text = verify.format_report(reports)
+        self.assertEqual(2, text.count('(reused)'), text)
+
+    def test_prepared_ahead_or_not_the_reports_are_the_same(self):
+        self.make_series()
+        patched = dict(ALL_PASS, **{'toy.tests.test_a.T.test_new': 'success'})
+        results = []
+        for ahead in (True, False):
+            self.results(ALL_PASS, patched, ALL_PASS)
+            reports = verify.verify_pairs(
+                [('toy', '2026.2'), ('toy', '2025.1')], self.cache,
+                reuse_baseline=False, prepare_ahead=ahead)
+            results.append([(r.release, r.ok, r.new_tests,
+                             [p.name for p in r.patches], list(r.steps))
+                            for r in reports])
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(
+            ('2026.2', True, ['toy.tests.test_a.T.test_new'],
+             ['0001-Fix-the-answer.patch', '0002-Rename-the-toy.patch'],
+             ['tree', 'venv', 'unpatched', 'apply', 'patched']),
+            results[0][0])
+        # 2025.1's series is empty.
+        self.assertEqual(('2025.1', True, [], [],
+                          ['tree', 'venv', 'unpatched']), results[0][1])
+
+    def test_a_failed_preparation_does_not_stop_the_next_pair(self):
+        self.env.mock.return_value.ensure.side_effect = [
+            verify.exceptions.VenvError('uv exploded'), False]
+        self.results(ALL_PASS)
+        reports = verify.verify_pairs([('toy', '2026.2'), ('toy', '2025.1')],
+                                      self.cache)
+        self.assertEqual('uv exploded', reports[0].error)
+        self.assertTrue(reports[1].ok, reports[1].error)
+
+
+class TestTablePerRelease(MultiReleaseTestCase):
+
+    def test_one_table_per_release_with_that_release_s_sides(self):
+        self.results(ALL_PASS, ALL_PASS)
+        table = self.useFixture(base_fixture(verify.table_mod, 'run_table'))
+        table.mock.side_effect = [
+            ('row  a  ok\nrow  b  ok', 0, []),
+            ('row  a  ok\nrow  b  FAILED\nrow  c  ok', 1, ['row d (x)'])]
+        code, data = self.run_verify('toy')
+        self.assertEqual(1, code)
+        calls = table.mock.call_args_list
+        self.assertEqual(['2026.2', '2025.1'],
+                         [c[1]['release'] for c in calls])
+        self.assertEqual(['1.0', '0.9'],
+                         [c[0][0]['toy'].release.version for c in calls])
+        scenarios = data['scenarios']
+        self.assertEqual((5, 1), (scenarios['rows'], scenarios['failed']))
+        self.assertEqual(
+            [('2026.2', 2, 0), ('2025.1', 3, 1)],
+            [(r['release'], r['rows'], r['failed'])
+             for r in scenarios['releases']])
+        self.assertEqual(['2025.1: row d (x)'], scenarios['skipped'])
+        self.assertIn('=== release 2025.1 (toy 0.9): 3 rows, 1 failed',
+                      scenarios['text'])
+        self.assertIn('=== total: 2 releases, 5 rows, 1 failed ===',
+                      scenarios['text'])
+
+    def test_a_failed_pair_leaves_its_project_out_of_its_table(self):
+        self.target.releases['2025.1'].constraints = os.path.join(
+            self.tmp, 'nope.txt')
+        self.results(ALL_PASS)
+        table = self.useFixture(base_fixture(verify.table_mod, 'run_table'))
+        table.mock.return_value = ('', 0, [])
+        self.run_verify('toy')
+        sides = [c[0][0] for c in table.mock.call_args_list]
+        self.assertEqual([['toy'], []], [list(s) for s in sides])
+
+    def test_a_release_s_table_starts_once_its_pairs_are_done(self):
+        events = []
+        table = self.useFixture(base_fixture(verify.table_mod, 'run_table'))
+
+        def run_table(sides, cache_dir, release=None):
+            events.append('table %s' % release)
+            return ('row  a  ok', 0, [])
+
+        def run_selection(bin_dir, tree, path, regexes, env, label, log):
+            events.append('tests %s' % label)
+            if label.startswith('toy-0.9'):
+                # The 2026.2 table runs beside these tests.
+                for _ in range(100):
+                    if 'table 2026.2' in events:
+                        break
+                    time.sleep(0.05)
+                events.append('2026.2 table seen: %s'
+                              % ('table 2026.2' in events))
+            return testrun.Results(ALL_PASS)
+
+        table.mock.side_effect = run_table
+        self.runs.mock.side_effect = run_selection
+        code, data = self.run_verify('toy')
+        self.assertEqual(0, code)
+        self.assertEqual('tests toy-1.0 unpatched', events[0])
+        self.assertLess(events.index('table 2026.2'),
+                        events.index('table 2025.1'))
+        self.assertIn('2026.2 table seen: True', events)
+        self.assertEqual(['2026.2', '2025.1'],
+                         [r['release'] for r in data['scenarios']['releases']])
