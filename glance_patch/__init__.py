@@ -33,6 +33,41 @@ RELEASES = {
                    '5a16bdb4e65fc7799e3b18f09e6e8e27'),
         'series': 'series-2024.1',
         'constraints': 'constraints/2024.1.txt',
+        # glance 28's wsgi module imports os_win, which imports
+        # pkg_resources: setuptools (pinned in the constraints to a release
+        # that still has it) is not among glance's requirements.
+        'extra_packages': ('gunicorn', 'setuptools'),
+        # The selection of TESTS below without test_multi_store_images,
+        # which glance 28.2.0 does not have (upstream moved its functional
+        # tests of multiple stores there in 2025.2, out of test_images).
+        # The series creates the module: SERIES_TESTS selects it.
+        'tests': (
+            ('glance.tests.unit.v2.test_image_data_resource', None),
+            ('glance.tests.unit.v2.test_images_resource', None),
+            ('glance.tests.unit.async_.flows.test_api_image_import', None),
+            ('glance.tests.unit.async_.flows.test_copy_image', None),
+            # Only the classes of test_images that call the API in process
+            # (SynchronousAPIBase). Its other classes (FunctionalTest and
+            # MultipleBackendFunctionalTest; upstream moved them in process
+            # in 2025.2) launch glance-api in a subprocess, which on a
+            # loaded machine does not come up within their start timeout:
+            # they fail unpatched. TestKeystoneQuotas.test_stage stays out
+            # as in the 2026.2 selection (it needs a resolver).
+            ('glance.tests.functional.v2.test_images',
+             r'(?:TestImportProxy|TestStoreWeight)\.'
+             r'|TestKeystoneQuotas\.(?!test_stage$)'),
+            ('glance.tests.functional.v2.test_discovery', None),
+            ('glance.tests.unit.common.test_utils', None),
+            ('glance.tests.unit.test_policy', None),
+            ('glance.tests.unit.v2.test_v2_policy', None),
+            ('glance.tests.functional.db.test_sqlalchemy',
+             'TestImageStorageUsage'),
+        ),
+        'series_tests': (
+            ('glance.tests.functional.v2.test_multi_store_images', None),
+            ('glance.tests.functional.v2.test_images_import_races', None),
+            ('glance.tests.unit.api.test_common', None),
+        ),
     },
 }
 
