@@ -1,10 +1,11 @@
-"""P4, ``verify`` wall time: cold, warm, and warm with the baseline reused.
+"""P4, ``verify`` wall time of every release: cold, warm, baseline reused.
 """
 
 import logging
 import os
 import shutil
 import tempfile
+import time
 
 import fixtures
 
@@ -16,67 +17,107 @@ LOG = logging.getLogger(__name__)
 
 
 WARM_REUSED = 'warm, baseline reused'
+CACHES = ('cold', 'warm', WARM_REUSED)
 
 
-def run_p4(cache_dir, work_dir, projects, install_system_deps):
-    """``verify`` of each project, cold (empty caches) and then warm.
+def run_p4(cache_dir, work_dir, projects, install_system_deps,
+           releases=None):
+    """``verify`` of every release of ``projects``: cold, then warm.
 
-    Cold uses a new patchseries cache and a new uv cache, so sdists,
-    wheels and environments all come from the network; warm uses the
-    usual caches, where ``verify`` built the environments before, and
-    runs the unpatched baseline again; the third pass reuses the
-    baseline (see :mod:`patchseries.baseline`).
+    Each pass verifies every (project, release) pair the way ``verify``
+    does (the next pair prepared while a pair's tests run), without the
+    scenario table. Cold uses a new patchseries cache and a new uv
+    cache, so sdists, wheels and environments all come from the
+    network; warm uses the usual caches, where ``verify`` built the
+    environments before, and runs the unpatched baselines again; the
+    third pass reuses them (see :mod:`patchseries.baseline`).
+
+    :param releases: release names to verify (default: every one).
+    :returns: ``(runs, {project: report of its newest release})``.
     """
-    runs, reports = [], {}
+    pairs = verify_mod.plan_pairs(projects, releases)
+    runs, newest = [], {}
     cold_root = tempfile.mkdtemp(prefix='bench-p4-cold-', dir=work_dir)
     try:
         with fixtures.EnvironmentVariable('UV_CACHE_DIR',
                                           os.path.join(cold_root, 'uv')):
-            for project in projects:
-                LOG.info('P4: verify %s with cold caches', project)
-                report = verify_mod.verify_project(
-                    project, os.path.join(cold_root, 'patchseries'),
-                    install_system_deps=install_system_deps)
-                runs.append(_p4_run(report, 'cold'))
+            runs += _p4_pass(pairs, os.path.join(cold_root, 'patchseries'),
+                             'cold', True, install_system_deps)[0]
     finally:
         shutil.rmtree(cold_root, ignore_errors=True)
-    # NOTE: warm runs the unpatched baseline again; the last pass may
-    # reuse the baseline the warm pass just kept, as a repeated verify
+    # NOTE: warm runs the unpatched baselines again; the last pass may
+    # reuse the baselines the warm pass just kept, as a repeated verify
     # does, and leaves each tree patched and installed for P1-P3.
     for cache, reuse in (('warm', False), (WARM_REUSED, True)):
-        for project in projects:
-            LOG.info('P4: verify %s with %s caches', project, cache)
-            report = verify_mod.verify_project(
-                project, cache_dir, install_system_deps=install_system_deps,
-                reuse_baseline=reuse)
-            runs.append(_p4_run(report, cache))
-            reports[project] = report
+        these, reports = _p4_pass(pairs, cache_dir, cache, reuse,
+                                  install_system_deps)
+        runs += these
+    for done in reports:
+        newest.setdefault(done.project, done)
+    return runs, newest
+
+
+def _p4_pass(pairs, cache_dir, cache, reuse, install_system_deps):
+    LOG.info('P4: verify %d pairs with %s caches', len(pairs), cache)
+    start = time.monotonic()
+    reports = verify_mod.verify_pairs(
+        pairs, cache_dir, install_system_deps=install_system_deps,
+        reuse_baseline=reuse)
+    seconds = time.monotonic() - start
+    runs = [_p4_run(report, cache) for report in reports]
+    runs.append({'project': None, 'release': None, 'cache': cache,
+                 'seconds': seconds, 'steps': {}})
     return runs, reports
 
 
 def _p4_run(report, cache):
     if not report.ok:
-        raise bench.BenchError('P4: verify %s (%s caches) failed: %s' % (
-            report.project, cache, report.error or 'see its test log'))
-    return {'project': report.project, 'cache': cache,
-            'seconds': report.seconds, 'steps': dict(report.steps)}
+        raise bench.BenchError('P4: verify %s %s (%s caches) failed: %s' % (
+            report.project, report.release, cache,
+            report.error or 'see its test log'))
+    return {'project': report.project, 'release': report.release,
+            'cache': cache, 'seconds': report.seconds,
+            'steps': dict(report.steps)}
 
 
 def p4_rows(runs):
+    """One row per pair and per release, and the wall time of each pass.
+
+    A run of an older bench, without releases, counts as one release.
+    """
     rows = []
-    for cache in ('cold', 'warm', WARM_REUSED):
-        these = [r for r in runs if r['cache'] == cache]
+    for cache in CACHES:
+        these = [r for r in runs if r['cache'] == cache and r['project']]
         for run in these:
             step = max(run['steps'], key=run['steps'].get)
             rows.append(report.Row(
-                'P4', 'verify %s, %s' % (run['project'], cache),
+                'P4', 'verify %s%s, %s' % (
+                    run['project'], _release(run), cache),
                 [run['seconds']], unit='s',
                 note='longest step: %s (%.0fs)' % (step,
                                                    run['steps'][step])))
+        names = []
+        for run in these:
+            if run.get('release') not in names:
+                names.append(run.get('release'))
+        if len(names) > 1:
+            for name in names:
+                rows.append(report.Row(
+                    'P4', 'verify, release %s, %s' % (name, cache),
+                    [sum(r['seconds'] for r in these
+                         if r.get('release') == name)], unit='s',
+                    note='its pairs, one after the other'))
+        walls = [r['seconds'] for r in runs
+                 if r['cache'] == cache and not r['project']]
         if these:
             rows.append(report.Row(
-                'P4', 'verify, all projects, %s' % cache,
-                [sum(r['seconds'] for r in these)], unit='s',
+                'P4', 'verify, every release, %s' % cache,
+                walls or [sum(r['seconds'] for r in these)], unit='s',
                 at_most=bench.TARGETS['verify_warm_s'] if cache == 'warm'
-                else None))
+                else None,
+                note='wall time of the pass' if walls else ''))
     return rows
+
+
+def _release(run):
+    return ' %s' % run['release'] if run.get('release') else ''

@@ -250,26 +250,74 @@ class TestFigureRows(base.TestCase):
         self.assertEqual([100.0], rows['cp'].values)
 
     def test_p4_names_the_longest_step_and_judges_warm_only(self):
-        runs = [{'project': 'nova', 'cache': 'cold', 'seconds': 700.0,
+        runs = [{'project': 'nova', 'release': '2026.2', 'cache': 'cold',
+                 'seconds': 700.0,
                  'steps': {'venv': 100.0, 'unpatched': 300.0}},
-                {'project': 'nova', 'cache': 'warm', 'seconds': 500.0,
-                 'steps': {'venv': 2.0, 'patched': 310.0}}]
+                {'project': None, 'release': None, 'cache': 'cold',
+                 'seconds': 710.0, 'steps': {}},
+                {'project': 'nova', 'release': '2026.2', 'cache': 'warm',
+                 'seconds': 500.0,
+                 'steps': {'venv': 2.0, 'patched': 310.0}},
+                {'project': None, 'release': None, 'cache': 'warm',
+                 'seconds': 505.0, 'steps': {}}]
         rows = p4.p4_rows(runs)
+        self.assertEqual('verify nova 2026.2, cold', rows[0].what)
         self.assertIn('unpatched (300s)', rows[0].note)
         self.assertIsNone(rows[1].met)  # cold total: no target
-        self.assertEqual([500.0], rows[3].values)
+        self.assertEqual('verify, every release, warm', rows[3].what)
+        # The pass's own wall time, not the sum of its pairs.
+        self.assertEqual([505.0], rows[3].values)
         self.assertTrue(rows[3].met)
 
-    def test_p4_reports_the_reused_baseline_pass_on_its_own(self):
-        runs = [{'project': 'nova', 'cache': 'warm', 'seconds': 500.0,
-                 'steps': {'unpatched': 200.0, 'patched': 250.0}},
-                {'project': 'nova', 'cache': p4.WARM_REUSED,
-                 'seconds': 260.0, 'steps': {'patched': 250.0}}]
-        rows = [r.what for r in p4.p4_rows(runs)]
-        self.assertEqual(['verify nova, warm', 'verify, all projects, warm',
-                          'verify nova, warm, baseline reused',
-                          'verify, all projects, warm, baseline reused'],
-                         rows)
+    def test_p4_sums_each_release_and_times_each_pass(self):
+        def run(project, release, cache, seconds):
+            return {'project': project, 'release': release, 'cache': cache,
+                    'seconds': seconds, 'steps': {'patched': seconds}}
+
+        runs = [run('nova', '2026.2', 'warm', 100.0),
+                run('glance', '2026.2', 'warm', 50.0),
+                run('nova', '2024.1', 'warm', 80.0),
+                {'project': None, 'release': None, 'cache': 'warm',
+                 'seconds': 200.0, 'steps': {}},
+                run('nova', '2026.2', p4.WARM_REUSED, 60.0),
+                run('glance', '2026.2', p4.WARM_REUSED, 30.0),
+                run('nova', '2024.1', p4.WARM_REUSED, 40.0),
+                {'project': None, 'release': None, 'cache': p4.WARM_REUSED,
+                 'seconds': 120.0, 'steps': {}}]
+        rows = dict((r.what, r) for r in p4.p4_rows(runs))
+        self.assertEqual([150.0], rows['verify, release 2026.2, warm'].values)
+        self.assertEqual([80.0], rows['verify, release 2024.1, warm'].values)
+        self.assertEqual([200.0], rows['verify, every release, warm'].values)
+        self.assertEqual(
+            [120.0],
+            rows['verify, every release, warm, baseline reused'].values)
+        self.assertIsNone(
+            rows['verify, every release, warm, baseline reused'].met)
+
+    def test_p4_runs_every_pair_in_each_pass(self):
+        class Report(object):
+            def __init__(self, project, release):
+                self.project, self.release = project, release
+                self.ok, self.error, self.seconds = True, None, 1.0
+                self.steps = {'patched': 1.0}
+
+        pairs = [('nova', '2026.2'), ('nova', '2026.1')]
+        calls = []
+
+        def verify_pairs(pairs_, cache_dir, install_system_deps,
+                         reuse_baseline):
+            calls.append((list(pairs_), reuse_baseline))
+            return [Report(*p) for p in pairs_]
+
+        with mock.patch.object(p4.verify_mod, 'plan_pairs',
+                               return_value=pairs), \
+                mock.patch.object(p4.verify_mod, 'verify_pairs',
+                                  side_effect=verify_pairs):
+            runs, newest = p4.run_p4(self.tmp, self.tmp, ['nova'], False)
+        self.assertEqual([(pairs, True), (pairs, False), (pairs, True)],
+                         calls)
+        self.assertEqual('2026.2', newest['nova'].release)
+        self.assertEqual(9, len(runs))  # 2 pairs and a pass, 3 passes
 
 
 class TestGlanceDB(base.TestCase):
