@@ -33,6 +33,10 @@ RELEASES = {
                    '6a90c135d24d36e3c4e511d1c2747ecb'),
         'series': 'series-2024.1',
         'constraints': 'constraints/2024.1.txt',
+        # keystonemiddleware and os-win of 2024.1 import pkg_resources,
+        # which uv's venvs do not have; unmaintained/2024.1's tox.ini
+        # adds setuptools<82 after 24.5.0 (upstream Id9739630e0ce412e).
+        'extra_packages': ('setuptools',),
     },
 }
 
