@@ -36,6 +36,11 @@ RELEASES = {
                    '759ad9dbcf272872449642405e40c48d'),
         'series': 'series-2024.1',
         'constraints': 'constraints/2024.1.txt',
+        # NOTE: nova 29.4.0 declares nova.virt a namespace package through
+        # pkg_resources (nova/virt/__init__.py) without requiring
+        # setuptools, which a uv environment does not have by default;
+        # tox's virtualenvs of 2024 had it. Without it nothing imports.
+        'extra_packages': ('openstack-placement', 'setuptools'),
     },
 }
 
