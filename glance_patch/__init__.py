@@ -71,6 +71,16 @@ RELEASES = {
     },
 }
 
+# What a release's series does, by the Change-Id of the commit that
+# brings it: a release whose series stops before a commit lacks its
+# feature, and the scenario table expects what that release really does.
+FEATURES = {
+    'base_store_upload': 'Ic2482376efb8152ce8a690b5f38921475f0c6ee7',
+    'colocation': 'Ie08a476a5e506ae0b72325eeeb6ff34105cd9935',
+    'colocate_policy': 'Ia94576bdf8c2436c883af3380e9c9a3cbb5a7c0e',
+    'base_ref_property': 'I12c7c319ae443eb4bca5cdbbfa491816cadfba45',
+}
+
 EXTRAS = ()
 # The scenario table serves this Glance under gunicorn: Glance 33 has no
 # glance-api command any more.

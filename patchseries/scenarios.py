@@ -391,6 +391,63 @@ class Row(object):
         return wire(state)
 
 
+class Partial(object):
+    """A series applied without some of its features (an older release).
+
+    It stands in ``state`` where a fully applied series stands as True:
+    it is true, and :func:`has` tells which features it lacks.
+    """
+
+    def __init__(self, missing):
+        self.missing = frozenset(missing)
+
+    def __bool__(self):
+        return True
+
+    def __eq__(self, other):
+        return isinstance(other, Partial) and other.missing == self.missing
+
+    def __hash__(self):
+        return hash(self.missing)
+
+    def __repr__(self):
+        return 'without %s' % ', '.join(sorted(self.missing))
+
+
+def has(state, project, feature):
+    """Whether ``project``'s series is applied in ``state`` with ``feature``.
+
+    >>> has({'glance': True}, 'glance', 'colocation')
+    True
+    >>> has({'glance': Partial(['colocation'])}, 'glance', 'colocation')
+    False
+    >>> has({'glance': False}, 'glance', 'colocation')
+    False
+    """
+    applied = state.get(project)
+    return bool(applied) and feature not in getattr(applied, 'missing', ())
+
+
+def landing(state):
+    """Where an upload that follows the two-store base image lands.
+
+    >>> landing({'glance': True}), landing({'glance': False})
+    ('store2,store3', 'store1')
+    >>> landing({'glance': Partial(['colocation'])})
+    'store2'
+    """
+    if not has(state, 'glance', 'base_store_upload'):
+        return 'store1'
+    if has(state, 'glance', 'colocation'):
+        return 'store2,store3'
+    return 'store2'
+
+
+def _property_landing(state):
+    return (landing(state) if has(state, 'glance', 'base_ref_property')
+            else 'store1')
+
+
 def _glance_row(name, patched, upstream, **kwargs):
     def expect(state):
         return patched if state.get('glance') else upstream
@@ -406,7 +463,7 @@ GLANCE_ROWS = (
         lambda state: 'store1'),
     Row('base ref -> base stores (co-located)',
         lambda g, b, env: _plain(g, b, headers={BASE_REF: b.two_stores}),
-        lambda state: 'store2,store3' if state.get('glance') else 'store1'),
+        landing),
     _glance_row('garbage base ref -> default', 'store1', 'store1',
                 headers={BASE_REF: 'not-an-image'}),
     _glance_row('unknown base ref -> default', 'store1', 'store1',
@@ -432,8 +489,7 @@ GLANCE_ROWS = (
     # series uses it when the upload names neither store nor base ref.
     Row('base_image_ref property, no header -> base stores',
         lambda g, b, env: _plain(g, b, props=_snapshot_props(b.two_stores)),
-        lambda state: 'store2,store3' if state.get('glance') else 'store1',
-        glance_alone=True),
+        _property_landing, glance_alone=True),
     Row('store header beats the base_image_ref property',
         lambda g, b, env: _plain(g, b, store='store1',
                                  props=_snapshot_props(b.two_stores)),
@@ -447,12 +503,12 @@ GLANCE_ROWS = (
     Row('delete during the co-location copy -> no data left',
         _clearing_faults(_delete_during_copy),
         lambda state: '%s, deleted, no data left' % (
-            'copying' if state.get('glance') else 'no copy')),
+            'copying' if has(state, 'glance', 'colocation') else 'no copy')),
     Row('PATCH during the co-location copy -> kept',
         _clearing_faults(_update_during_copy),
-        lambda state: ('copying, store2,store3, kept: property, tag, '
-                       'protected' if state.get('glance') else
-                       'no copy, store1, kept: property, tag, protected')),
+        lambda state: '%s, %s, kept: property, tag, protected' % (
+            'copying' if has(state, 'glance', 'colocation') else 'no copy',
+            landing(state))),
     # Glance 33 imported into them: the tasks store kept the data, the
     # staging store left the image importing.
     Row('glance-direct import, stores = [tasks store] -> 400',
@@ -465,8 +521,10 @@ GLANCE_ROWS = (
         '202: importing in -, failed: os_glance_staging_store'),
     Row('base ref, colocate_image policy "!" -> upload, no copy',
         _colocation_denied,
-        lambda state: ('store2, failed: store3' if state.get('glance')
-                       else 'store1, failed: -')),
+        lambda state: (
+            'store2, failed: store3' if has(state, 'glance',
+                                            'colocate_policy') else
+            '%s, failed: -' % landing(state))),
 )
 
 
@@ -711,29 +769,23 @@ def _cinder_24_legacy_location(expect, wire):
             'wire': lambda st: wire(st) if st.get('cinder') else 'PUT: -'}
 
 
-def _both(state, *projects):
-    return all(state.get(p) for p in projects)
-
-
 CLIENT_ROWS = (
     Row('nova: snapshot of an image-booted server',
-        _nova(), lambda st: ('store2,store3' if _both(st, 'nova', 'glance')
-                             else 'store1'), needs=('nova',),
+        _nova(), lambda st: landing(st) if st.get('nova') else 'store1',
+        needs=('nova',),
         wire=lambda st: 'PUT: base-ref' if st.get('nova') else 'PUT: -'),
     # The image as the compute manager creates it (base_image_ref from the
     # server's system metadata, in every Nova release): with the Glance
     # series alone, Nova as released already lands next to its base.
     Row('nova: snapshot created by the compute manager (base_image_ref)',
         _nova(mode='compute'),
-        lambda st: 'store2,store3' if st.get('glance') else 'store1',
+        lambda st: landing(st) if st.get('nova') else _property_landing(st),
         needs=('nova',), glance_alone=True,
         wire=lambda st: 'PUT: base-ref' if st.get('nova') else 'PUT: -'),
     Row('nova: upload retried after a 503 ([glance]num_retries = 1)',
         _nova(fail_first_upload=True),
-        lambda st: ('store2,store3, 2048 of 2048 bytes'
-                    if _both(st, 'nova', 'glance') else
-                    'store1, 2048 of 2048 bytes' if st.get('nova') else
-                    'store1, 0 of 2048 bytes'), needs=('nova',),
+        lambda st: ('%s, 2048 of 2048 bytes' % landing(st) if st.get('nova')
+                    else 'store1, 0 of 2048 bytes'), needs=('nova',),
         wire=lambda st: 'PUT: base-ref' if st.get('nova') else 'PUT: -'),
     Row('nova: boot-from-volume snapshot', _nova(mode='bfv'),
         lambda st: 'store1', needs=('nova',), wire=lambda st: 'PUT: -'),
@@ -764,12 +816,11 @@ CLIENT_ROWS = (
     Row('nova: %d snapshot uploads at once, 1 in 4 of an image-booted '
         'server' % NOVA_THREADS, _nova_threads(NOVA_THREADS),
         lambda st: 'base: %s; other: store1' % (
-            'store2,store3' if _both(st, 'nova', 'glance') else 'store1'),
+            landing(st) if st.get('nova') else 'store1'),
         needs=('nova',),
         wire=lambda st: 'PUT: -, base-ref' if st.get('nova') else 'PUT: -'),
     Row('cinder: volume from image, no type store',
-        _cinder([(None, True)]),
-        lambda st: 'store2,store3' if st.get('glance') else 'store1',
+        _cinder([(None, True)]), landing,
         needs=('cinder',), wire=lambda st: 'PUT: base-ref'),
     Row('cinder: volume type store beats base ref',
         _cinder([('store3', True)]), lambda st: 'store3', needs=('cinder',),
@@ -795,7 +846,7 @@ CLIENT_ROWS = (
     Row('cinder: upload retried after a 503 (glance_num_retries = 1)',
         _cinder_retried(),
         lambda st: '%s, %s of 4096 bytes' % (
-            'store2,store3' if st.get('glance') else 'store1',
+            landing(st),
             4096 if st.get('cinder') else 0), needs=('cinder',),
         wire=lambda st: 'PUT: base-ref'),
     # The clone path (image_upload_use_cinder_backend): an image volume

@@ -10,6 +10,7 @@ import os
 import re
 
 from patchseries import exceptions
+from patchseries import series as series_mod
 
 PROJECTS = ('nova', 'cinder', 'glance')
 
@@ -58,6 +59,19 @@ class Release(object):
                 selected.append((name, test_path, selection_regexes(tests)))
         return selected
 
+    def missing_features(self):
+        """Features of the target (``FEATURES``) this release's series lacks.
+
+        A feature is the Change-Id of the commit that brings it; a
+        backport that stops before that commit does not have it.
+        """
+        present = set(change for patch in
+                      series_mod.Series(self.series_dir).patches
+                      for change in patch.change_ids)
+        return frozenset(name for name, change in
+                         self.target.features.items()
+                         if change not in present)
+
     @property
     def label(self):
         """``nova-34.0.0``: names trees, branches and venvs."""
@@ -95,6 +109,7 @@ class Target(object):
         self.functional_tests = tuple(getattr(data, 'FUNCTIONAL_TESTS', ()))
         self.functional_series_tests = tuple(
             getattr(data, 'FUNCTIONAL_SERIES_TESTS', ()))
+        self.features = dict(getattr(data, 'FEATURES', {}))
         self.releases = dict(
             (name_, Release(self, name_, facts))
             for name_, facts in data.RELEASES.items())

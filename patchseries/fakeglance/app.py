@@ -141,10 +141,14 @@ class FakeGlance(object):
         base-ref upload (Glance's ``base_image_colocation``).
     :param base_ref_property: without the header, take the image's own
         ``base_image_ref`` property (Glance's ``base_image_ref_property``).
+    :param colocate_policy: honour a ``colocate_image`` rule (a series
+        without that policy copies whatever the rule says).
     """
 
     def __init__(self, images, recorder, faults, base_image_ref_support=True,
-                 colocation=True, base_ref_property=True):
+                 colocation=True, base_ref_property=True,
+                 colocate_policy=True):
+        self.colocate_policy = colocate_policy
         self.images = images
         self.recorder = recorder
         self.faults = faults
@@ -561,7 +565,8 @@ class FakeGlance(object):
             if (candidate != store_id and candidate not in targets and
                     self.images.writable(candidate)):
                 targets.append(candidate)
-        if targets and self.policy.get('colocate_image') == '!':
+        if (targets and self.colocate_policy and
+                self.policy.get('colocate_image') == '!'):
             # NOTE: as Glance records a refused co-location: the upload
             # stands, the stores it was not copied to are failed ones.
             self.images.update(image_id, {

@@ -27,14 +27,16 @@ class FakeGlanceFixture(fixtures.Fixture):
     :param stores: ``(store id, read only)`` in configuration order.
     :param default: the default store.
     :param base_image_ref_support: False behaves like Glance 33.0.0.
+    :param colocate_policy: False ignores a ``colocate_image`` rule.
     :param base_ref_property: False ignores the image's own
         ``base_image_ref`` property (``[DEFAULT] base_image_ref_property``).
     """
 
     def __init__(self, stores=DEFAULT_STORES, default='store1',
                  base_image_ref_support=True, colocation=True, root=None,
-                 base_ref_property=True):
+                 base_ref_property=True, colocate_policy=True):
         super().__init__()
+        self.colocate_policy = colocate_policy
         self.stores = stores
         self.default = default
         self.base_image_ref_support = base_image_ref_support
@@ -52,7 +54,8 @@ class FakeGlanceFixture(fixtures.Fixture):
             self.images, self.recorder, self.faults,
             base_image_ref_support=self.base_image_ref_support,
             colocation=self.colocation,
-            base_ref_property=self.base_ref_property)
+            base_ref_property=self.base_ref_property,
+            colocate_policy=self.colocate_policy)
         self.server = server_mod.LoopbackServer(self.app).start()
         self.addCleanup(self.server.stop)
         self.url = self.server.url

@@ -33,6 +33,11 @@ class TestShippedTargets(base.TestCase):
             if narrow:
                 re.compile(narrow)
 
+    def test_glance_features_name_commits_of_the_newest_series(self):
+        loaded = target.load_target('glance')
+        self.assertIn('colocation', loaded.features)
+        self.assertEqual(frozenset(), loaded.release().missing_features())
+
     @ddt.data(*target.PROJECTS)
     def test_constraints_do_not_pin_the_project(self, project):
         loaded = target.load_target(project)
