@@ -19,6 +19,39 @@ RELEASES = {
                    'b526a3be9bc34c4018e658962b9d98e5'),
         'series': 'series-2026.1',
         'constraints': 'constraints/2026.1.txt',
+        # The 2026.2 selection, less upstream tests of glance 32.0.0 that
+        # fail here unpatched: ImportURITestCase resolves foo.com and
+        # example.com, and test_web_download_redirect_validation
+        # httpbin.org (offline, the URI filter refuses them); TestImagesIPv6
+        # starts the standalone glance-api, which never came up here (33
+        # removed both); and four races of the eventlet task pool under
+        # load, which 33's native threads and task waits fixed: a copy
+        # right after an import's image went active meets its import lock
+        # (409), and a location add waits 2 s for active.
+        'tests': (
+            ('glance.tests.unit.v2.test_image_data_resource', None),
+            ('glance.tests.unit.v2.test_images_resource', None),
+            ('glance.tests.unit.async_.flows.test_api_image_import', None),
+            ('glance.tests.unit.async_.flows.test_copy_image', None),
+            ('glance.tests.functional.v2.test_multi_store_images',
+             r'(?<!\.TestImagesMultipleBackend\.test_copy_image_lifecycle)'
+             r'(?<!\.test_copy_image_revert_lifecycle)$'),
+            ('glance.tests.functional.v2.test_images',
+             r'(?<!\.TestKeystoneQuotas\.test_stage)'
+             r'(?<!\.test_web_download_redirect_validation)'
+             r'(?<!\.TestImagesIPv6\.test_image_list_ipv6)'
+             r'(?<!\.test_copy_public_image_as_non_admin_permitted)'
+             r'(?<!\.TestImagesSingleStore'
+             r'\.test_add_location_with_do_secure_hash_false)$'),
+            ('glance.tests.functional.v2.test_discovery', None),
+            ('glance.tests.unit.common.test_utils',
+             r'(?<!\.ImportURITestCase\.test_validate_import_uri)'
+             r'(?<!\.ImportURITestCase\.test_ignored_filtering_options)$'),
+            ('glance.tests.unit.test_policy', None),
+            ('glance.tests.unit.v2.test_v2_policy', None),
+            ('glance.tests.functional.db.test_sqlalchemy',
+             'TestImageStorageUsage'),
+        ),
     },
     '2025.1': {
         'version': '30.2.0',
