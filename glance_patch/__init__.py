@@ -46,11 +46,12 @@ TESTS_2025_1 = (
 )
 
 # The 2025.1 series creates test_multi_store_images in glance 30, with
-# the class and tests it adds to that module in 2026.2, and the copy
-# races module; it stops before start_image_import (api.test_common).
+# the class and tests it adds to that module in 2026.2; it also adds the
+# copy races module and glance.api.common.start_image_import.
 SERIES_TESTS_2025_1 = (
     ('glance.tests.functional.v2.test_multi_store_images', None),
     ('glance.tests.functional.v2.test_images_import_races', None),
+    ('glance.tests.unit.api.test_common', None),
 )
 
 RELEASES = {
