@@ -124,28 +124,50 @@ class TestReleaseExpectations(base.TestCase):
 
 
 class TestCinder24ClonePath(base.TestCase):
+    """Cinder 24 registers a clone through the legacy image PATCH.
+
+    Glance's default policy and the fake refuse it, with or without the
+    cinder series, which does not bring the newer add-location API.
+    """
+
+    ROWS = ('cinder: clone path, type store = cinder store of the type',
+            'cinder: clone path, no type store',
+            'cinder: clone path, Glance 500 on the store look-up')
 
     def rows(self):
-        return [r for r in scenarios.CLIENT_ROWS if '2024.1' in r.releases]
+        return dict((r.name, r) for r in scenarios.CLIENT_ROWS
+                    if '2024.1' in r.releases)
 
-    def test_only_the_clone_rows_without_a_type_store_differ(self):
-        self.assertEqual(['cinder: clone path, no type store',
-                          'cinder: clone path, Glance 500 on the store '
-                          'look-up'], [r.name for r in self.rows()])
+    def test_only_the_clone_rows_that_would_clone_differ(self):
+        self.assertEqual(sorted(self.ROWS), sorted(self.rows()))
 
-    def test_cinder_24_as_released_drops_the_clone_and_uploads(self):
-        for row in self.rows():
-            upstream = {'cinder': False, 'glance': False}
-            self.assertEqual('clone dropped, upload: store1',
-                             row.expected(upstream, '2024.1'))
-            self.assertEqual('PUT: -', row.expected_wire(upstream, '2024.1'))
-            self.assertEqual('clone: cinder1',
-                             row.expected(upstream, '2025.1'))
+    def test_the_clone_is_dropped_with_and_without_the_series(self):
+        rows = self.rows()
+        for cinder in (False, True):
+            state = {'cinder': cinder, 'glance': cinder}
+            self.assertEqual(
+                'clone dropped, upload: store1',
+                rows[self.ROWS[1]].expected(state, '2024.1'))
+            self.assertEqual('PUT: -',
+                             rows[self.ROWS[1]].expected_wire(state, '2024.1'))
+            self.assertEqual(
+                'clone dropped, upload: cinder1',
+                rows[self.ROWS[0]].expected(state, '2024.1'))
+            self.assertEqual(
+                'PUT: store=cinder1',
+                rows[self.ROWS[0]].expected_wire(state, '2024.1'))
 
-    def test_with_the_cinder_series_the_row_s_own_answer_holds(self):
-        for row in self.rows():
-            patched = {'cinder': True, 'glance': True}
+    def test_later_releases_keep_the_row_s_own_answer(self):
+        patched = {'cinder': True, 'glance': True}
+        for row in self.rows().values():
             self.assertEqual(row.expected(patched),
-                             row.expected(patched, '2024.1'))
-            self.assertEqual(row.expected_wire(patched),
-                             row.expected_wire(patched, '2024.1'))
+                             row.expected(patched, '2025.1'))
+        self.assertEqual('clone: cinder1',
+                         self.rows()[self.ROWS[1]].expected(patched, '2025.1'))
+
+    def test_a_failed_look_up_uploads_with_the_series(self):
+        row = self.rows()[self.ROWS[2]]
+        self.assertEqual('upload: store1',
+                         row.expected({'cinder': True}, '2024.1'))
+        self.assertEqual('clone dropped, upload: store1',
+                         row.expected({'cinder': False}, '2024.1'))
