@@ -215,28 +215,26 @@ class RealGlance(object):
         os.utime(path + '.new', (stamp, stamp))
         os.replace(path + '.new', path)
 
+    def _probe(self, code, what):
+        """Run ``code`` with the Python of the Glance under test."""
+        proc = subprocess.run(
+            [os.path.join(self.bin_dir, 'python'), '-c', code],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL)
+        if proc.returncode:
+            raise exceptions.PatchSeriesError(
+                'cannot %s in %s: %s'
+                % (what, self.bin_dir, proc.stderr.strip()[-500:]))
+        return proc.stdout
+
     def wsgi_app(self):
         """The gunicorn application spec for the Glance under test."""
-        proc = subprocess.run(
-            [os.path.join(self.bin_dir, 'python'), '-c', _HAS_WSGI_MODULE],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            stdin=subprocess.DEVNULL)
-        if proc.returncode:
-            raise exceptions.PatchSeriesError(
-                'cannot import glance in %s: %s'
-                % (self.bin_dir, proc.stderr.strip()[-500:]))
-        return WSGI_MODULE if proc.stdout.strip() == 'True' else WSGI_FACTORY
+        found = self._probe(_HAS_WSGI_MODULE, 'import glance').strip()
+        return WSGI_MODULE if found == 'True' else WSGI_FACTORY
 
     def _default_rules(self):
-        proc = subprocess.run(
-            [os.path.join(self.bin_dir, 'python'), '-c', _DEFAULT_RULES],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            stdin=subprocess.DEVNULL)
-        if proc.returncode:
-            raise exceptions.PatchSeriesError(
-                'cannot read the policy defaults of the Glance in %s: %s'
-                % (self.bin_dir, proc.stderr.strip()[-500:]))
-        return json.loads(proc.stdout)
+        return json.loads(self._probe(
+            _DEFAULT_RULES, 'read the policy defaults of the Glance'))
 
     def _env(self, conf_dir):
         env = dict(os.environ)
