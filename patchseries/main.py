@@ -6,6 +6,7 @@ import os
 import sys
 
 from patchseries.bench import command as bench_command
+from patchseries import commits
 from patchseries import exceptions
 from patchseries import pq
 from patchseries import tree
@@ -40,6 +41,7 @@ def build_parser():
     tree.add_parser(subparsers, common)
     pq.add_parsers(subparsers, common)
     verify.add_parser(subparsers, common)
+    commits.add_parser(subparsers, common)
     bench_command.add_parser(subparsers, common)
     return parser
 

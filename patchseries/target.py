@@ -59,6 +59,29 @@ class Release(object):
                 selected.append((name, test_path, selection_regexes(tests)))
         return selected
 
+    def selection_for(self, module):
+        """Where the patched side runs test ``module``, if it does.
+
+        A selection may name the module or a package above it; the
+        closest name wins.
+
+        :returns: ``(selection name, test path, narrowing regex or
+            None)``, or None when no selection runs the module.
+        """
+        target = self.target
+        runs = [('', target.test_path, self.tests + self.series_tests),
+                ('functional', target.functional_test_path,
+                 self.functional_tests + self.functional_series_tests)]
+        found = None
+        for name, test_path, tests in runs:
+            for selected, narrow in tests:
+                if module != selected and not module.startswith(
+                        selected + '.'):
+                    continue
+                if found is None or len(selected) > found[0]:
+                    found = (len(selected), (name, test_path, narrow))
+        return found[1] if found else None
+
     def missing_features(self):
         """Features of the target (``FEATURES``) this release's series lacks.
 
@@ -161,6 +184,20 @@ def load_target(project):
     module = importlib.import_module('%s_patch' % project)
     return Target(project, module,
                   os.path.dirname(os.path.abspath(module.__file__)))
+
+
+def test_module(path):
+    """The dotted name of the test module at ``path``, or None.
+
+    >>> test_module('nova/tests/unit/compute/test_api.py')
+    'nova.tests.unit.compute.test_api'
+    >>> test_module('nova/tests/fixtures/glance.py') is None
+    True
+    """
+    name = path.rsplit('/', 1)[-1]
+    if not (name.startswith('test_') and name.endswith('.py')):
+        return None
+    return path[:-len('.py')].replace('/', '.')
 
 
 def selection_regexes(tests):

@@ -158,7 +158,7 @@ def _guarded(report, func, *args):
 
 def _prepare(report, cache_dir, fresh, install_system_deps):
     """The tree and test environment of one pair (a :class:`_Work`)."""
-    return _guarded(report, _prepare_pair, cache_dir, fresh,
+    return _guarded(report, prepare_pair, cache_dir, fresh,
                     install_system_deps)
 
 
@@ -176,7 +176,12 @@ def check_constraints(release):
                            release.version, release.constraints))
 
 
-def _prepare_pair(report, cache_dir, fresh, install_system_deps):
+def prepare_pair(report, cache_dir, fresh, install_system_deps):
+    """Make a pair's tree (at upstream) and its test environment.
+
+    :returns: a :class:`_Work`; ``report`` gets the release's facts.
+    :raises PatchSeriesError: (a subclass) when either cannot be made.
+    """
     target = target_mod.load_target(report.project)
     release = target.release(report.release)
     report.release, report.version = release.name, release.version

@@ -7,6 +7,7 @@ from patchseries.bench import callgrind as bench_callgrind
 from patchseries.bench import command as bench_command
 from patchseries.bench import p2 as bench_p2
 from patchseries.bench import report as bench_report
+from patchseries import commits
 from patchseries import detect
 from patchseries.fakeglance import recorder
 from patchseries import glance_identity
@@ -20,8 +21,8 @@ from patchseries import venv
 from patchseries import verify
 
 MODULES = (bench, bench_callgrind, bench_command, bench_p2, bench_report,
-           detect, glance_identity, pq, recorder, scenarios, sdist, series,
-           target, tree, venv, verify)
+           commits, detect, glance_identity, pq, recorder, scenarios, sdist,
+           series, target, tree, venv, verify)
 
 
 def load_tests(loader, tests, pattern):

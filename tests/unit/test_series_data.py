@@ -127,21 +127,12 @@ class TestSeriesForm(base.TestCase):
         for project in target_mod.PROJECTS:
             target = target_mod.load_target(project)
             for release in target.releases.values():
-                selected = set(module for module, _ in
-                               release.tests + release.series_tests +
-                               release.functional_tests +
-                               release.functional_series_tests)
                 for patch in series_mod.Series(release.series_dir).patches:
                     for path in patch.files:
-                        name = path.rsplit('/', 1)[-1]
-                        if not (name.startswith('test_') and
-                                name.endswith('.py')):
+                        module = target_mod.test_module(path)
+                        if module is None:
                             continue
-                        module = path[:-3].replace('/', '.')
-                        # A selection may name a whole package.
-                        covered = [s for s in selected
-                                   if module == s or
-                                   module.startswith(s + '.')]
-                        self.assertTrue(covered, '%s changes %s, which '
-                                        'verify does not run'
-                                        % (patch.name, path))
+                        self.assertIsNotNone(
+                            release.selection_for(module),
+                            '%s changes %s, which verify does not run'
+                            % (patch.name, path))
