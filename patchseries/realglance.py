@@ -139,9 +139,14 @@ class RealGlance(object):
     """
 
     def __init__(self, bin_dir, root, stores=WRITABLE_STORES,
-                 colocation=True, count_sql=False):
+                 colocation=True, count_sql=False, parallel_stores=None,
+                 source_dir=None):
         self.bin_dir = bin_dir
         self.count_sql = count_sql
+        # [image_import_opts] max_parallel_stores, if set.
+        self.parallel_stores = parallel_stores
+        # A Glance source tree imported instead of the installed one.
+        self.source_dir = source_dir
         self.root = os.path.abspath(root)
         self.stores = tuple(stores)
         self.colocation = colocation
@@ -163,6 +168,9 @@ class RealGlance(object):
         for store in self.stores:
             text += '\n[%s]\nfilesystem_store_datadir = %s\n' % (
                 store, self.store_dir(store))
+        if self.parallel_stores:
+            text += '\n[image_import_opts]\nmax_parallel_stores = %d\n' % (
+                self.parallel_stores)
         with open(os.path.join(conf_dir, 'glance-api.conf'), 'w') as f:
             f.write(text)
         # NOTE: Glance 28's WSGI application reads every file it knows of
@@ -240,6 +248,11 @@ class RealGlance(object):
         env = dict(os.environ)
         env['OS_GLANCE_CONFIG_DIR'] = conf_dir
         env['PYTHONPATH'] = self.root
+        if self.source_dir:
+            # NOTE: Ahead of the editable install's finder, which Python
+            # asks only after the path.
+            env['PYTHONPATH'] = os.pathsep.join((self.source_dir,
+                                                 self.root))
         env[glance_sqlcount.LOG_ENV] = self.sql_log_path
         env.pop('PYTHONDONTWRITEBYTECODE', None)
         return env
@@ -334,16 +347,18 @@ class RealGlance(object):
 
 
 @contextlib.contextmanager
-def serving(bin_dir, work_dir, prefix='realglance-', count_sql=False):
+def serving(bin_dir, work_dir, prefix='realglance-', count_sql=False,
+            **options):
     """A started :class:`RealGlance` in a new folder under ``work_dir``.
 
     It is stopped, and its folder removed, when the block ends.
 
     :param count_sql: log the SQL statements of each request
         (:mod:`patchseries.glance_sqlcount`).
+    :param options: more :class:`RealGlance` arguments.
     """
     root = tempfile.mkdtemp(prefix=prefix, dir=work_dir)
-    server = RealGlance(bin_dir, root, count_sql=count_sql)
+    server = RealGlance(bin_dir, root, count_sql=count_sql, **options)
     try:
         server.start()
         yield server

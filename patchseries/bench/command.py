@@ -45,7 +45,8 @@ def _side(report):
 
 
 def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
-        p2_uploads=200, p3_size=512 * bench.MiB, install_system_deps=False,
+        p2_uploads=200, p3_sizes=(512 * bench.MiB, 2 * bench.GiB),
+        install_system_deps=False,
         counted_sizes=(64 * bench.MiB, 256 * bench.MiB)):
     """Measure ``figures``; returns the JSON-ready results."""
     started = time.monotonic()
@@ -55,7 +56,8 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
                'config': {'figures': list(figures), 'repeats': repeats,
                           'sizes': sizes, 'p2_counts': list(p2_counts),
                           'counted_sizes': list(counted_sizes),
-                          'p2_uploads': p2_uploads, 'p3_size': p3_size},
+                          'p2_uploads': p2_uploads,
+                          'p3_sizes': list(p3_sizes)},
                'targets': bench.TARGETS}
     rows = []
     sides = {}
@@ -83,7 +85,7 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
         results['figures']['p2'] = runs
         rows += p2.p2_rows(runs)
     if 'p3' in figures:
-        runs = p3.run_p3(sides['glance'], work_dir, p3_size, repeats)
+        runs = p3.run_p3(sides['glance'], work_dir, p3_sizes, repeats)
         results['figures']['p3'] = runs
         rows += p3.p3_rows(runs)
     rows.sort(key=lambda r: r.figure)
@@ -149,7 +151,9 @@ def bench_cmd(args):
                         args.repeats,
                         p2_counts=counts,
                         p2_uploads=args.p2_uploads,
-                        p3_size=bench.parse_size(args.p3_size),
+                        p3_sizes=[bench.parse_size(s)
+                                  for s in args.p3_sizes.split(',')
+                                  if s.strip()],
                         install_system_deps=args.install_system_deps,
                         counted_sizes=counted)
     heading = 'bench %s, %s' % (results['started'],
@@ -194,8 +198,8 @@ def add_parser(subparsers, common):
     parser.add_argument('--p2-uploads', type=int, default=200,
                         help='P2 uploads of each kind per run (default: '
                         '%(default)s)')
-    parser.add_argument('--p3-size', default='512M',
-                        help='P3 image size (default: %(default)s)')
+    parser.add_argument('--p3-sizes', default='512M,2G',
+                        help='P3 image sizes (default: %(default)s)')
     parser.add_argument('--output', default='bench-results',
                         help='folder for bench.json, bench.rst and '
                         'bench.png (default: %(default)s)')

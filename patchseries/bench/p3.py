@@ -1,22 +1,50 @@
-"""P3, co-location: how fast the copies into a base's other stores end.
+"""P3, copies between stores: how fast an image gets into two more stores.
 
-Timed from the upload's answer until Glance lists each copy, against
-``cp`` of the same file on the same disk until it is on disk.
+Side by side in one run, on the same machine and the same image sizes:
+
+- upstream: copy-image of an image in store1 into store2 and store3, on
+  a real Glance that runs the unpatched tree (its source is exported
+  from the tree's upstream branch and put ahead of the installed,
+  patched one on its Python path);
+- ours, copy-image: the same import on the real patched Glance;
+- ours, co-location: an upload that follows a base image held in the
+  three stores lands in store1 and is then copied into the other two;
+- the single-pass limit: the image file read, hashed with md5 and
+  sha512 and written again once, in one Python loop, by the bench
+  itself.
+
+Both Glances run with ``[image_import_opts] max_parallel_stores = 3``
+(upstream's copy-image ignores it). A copy is timed from the answer of
+the request that starts it (the import call, or the upload) until
+Glance lists both stores, polled. ``cp`` of the same file, until it is
+on disk, is shown for scale.
 """
 
+import contextlib
+import hashlib
 import logging
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 
 from patchseries import bench
-from patchseries.bench import p2
 from patchseries.bench import report
 from patchseries.clients import benchmeasure
+from patchseries import git
 from patchseries import realglance
 from patchseries import scenarios
+from patchseries import tree as tree_mod
 
 LOG = logging.getLogger(__name__)
+
+TARGETS = ('store2', 'store3')
+SOURCE = 'store1'
+PARALLEL_STORES = 3
+KINDS = ('upstream', 'copy', 'colocation')
+# The chunk of the single-pass limit's loop.
+LIMIT_CHUNK = 1 << 20
 
 
 def _cp_seconds(source, folder):
@@ -39,82 +67,224 @@ def _cp_seconds(source, folder):
     return seconds
 
 
-def run_p3(glance_side, work_dir, size, repeats, poll=0.2, timeout=600):
-    """Per target store: seconds from the upload's answer to its copy."""
-    runs = []
-    with p2.glance_with_base(glance_side, work_dir, 'p3') as parts:
-        server, glance, base = parts
-        admin = glance.client(roles=('admin',))
-        admin.images.image_import(
-            base, method='copy-image',
-            stores=[s for s in realglance.WRITABLE_STORES if s != 'store2'])
-        # NOTE: Glance takes the base image's store of the highest weight,
-        # then of the lowest id; the stores here weigh the same.
-        landing = min(realglance.WRITABLE_STORES)
-        others = [s for s in realglance.WRITABLE_STORES if s != landing]
-        if sorted(glance.where(base)['stores'].split(',')) != \
+def single_pass_seconds(source, target, chunk=LIMIT_CHUNK):
+    """Read ``source``, md5 and sha512 it and write it to ``target``.
+
+    One Python loop over the bytes, what one store write of Glance's
+    filesystem store does at best; the file is removed again.
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha512 = hashlib.sha512()
+    start = time.perf_counter()
+    with open(source, 'rb') as src, open(target, 'wb') as dst:
+        while True:
+            buf = src.read(chunk)
+            if not buf:
+                break
+            md5.update(buf)
+            sha512.update(buf)
+            dst.write(buf)
+    seconds = time.perf_counter() - start
+    os.unlink(target)
+    return seconds
+
+
+@contextlib.contextmanager
+def upstream_source(glance_side, work_dir):
+    """The unpatched Glance source, exported from the tree's upstream branch.
+
+    The patched tree stays as it is: the unpatched Glance imports this
+    copy instead.
+    """
+    folder = tempfile.mkdtemp(prefix='bench-p3-upstream-', dir=work_dir)
+    try:
+        repo = git.Repo(glance_side.tree_path)
+        branch = tree_mod.upstream_branch(glance_side.release.label)
+        archive = os.path.join(folder, 'upstream.tar')
+        repo.run('archive', '--format=tar', '-o', archive, branch)
+        subprocess.run(['tar', '-xf', archive, '-C', folder], check=True)
+        os.unlink(archive)
+        if not os.path.isdir(os.path.join(folder, 'glance')):
+            raise bench.BenchError('P3: the upstream branch %s of %s has no '
+                                   'glance package' % (branch,
+                                                       glance_side.tree_path))
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait_for(poller, image_id, started, poll, timeout, server, want):
+    """Seconds from ``started`` until the image lists ``want``."""
+    while True:
+        image = poller.images.get(image_id)
+        now = time.perf_counter()
+        stores = image.get('stores', '').split(',')
+        if set(want) <= set(stores):
+            return now - started, stores
+        if image.get('os_glance_failed_import'):
+            raise bench.BenchError(
+                'P3: the copy into %s failed; see %s'
+                % (image['os_glance_failed_import'], server.log_path))
+        if now - started > timeout:
+            raise bench.BenchError('P3: the copies did not finish within '
+                                   '%ds; see %s' % (timeout, server.log_path))
+        time.sleep(poll)
+
+
+class _Side(object):
+    """One real Glance of P3 and what it measures."""
+
+    def __init__(self, server, poll, timeout):
+        self.server = server
+        self.glance = scenarios.Glance('real', server.url)
+        self.admin = self.glance.client(roles=('admin',))
+        self.poller = self.glance.client(None)
+        self.poll = poll
+        self.timeout = timeout
+        self.base = None
+
+    def make_base(self):
+        """A base image in the three stores, landing in store1."""
+        base = self.glance.new_image(name='base')
+        self.glance.upload(base, b'base image', store=SOURCE)
+        self.admin.images.image_import(base, method='copy-image',
+                                       stores=list(TARGETS))
+        self.glance.where(base)
+        if sorted(self.glance.where(base)['stores'].split(',')) != \
                 sorted(realglance.WRITABLE_STORES):
-            raise bench.BenchError('P3: the base image was not copied into %s'
-                                   % ', '.join(others))
-        client = glance.client(headers={scenarios.BASE_REF: base})
-        poller = glance.client(None)
-        for repeat in range(repeats):
-            LOG.info('P3: run %d of %d: %s upload, copies into %s',
-                     repeat + 1, repeats, bench.format_size(size),
-                     ', '.join(others))
-            image_id = glance.new_image(name='p3')
-            client.images.upload(image_id, benchmeasure.GeneratedImage(size))
-            answered = time.perf_counter()
-            done = {}
-            while len(done) < len(others):
-                image = poller.images.get(image_id)
-                now = time.perf_counter()
-                stores = image.get('stores', '').split(',')
-                if landing not in stores:
-                    raise bench.BenchError(
-                        'P3: the upload landed in %r, not in %s with its '
-                        'base: the Glance measured does not decide as '
-                        'patched' % (image.get('stores'), landing))
-                for store in stores:
-                    if store in others and store not in done:
-                        done[store] = now - answered
-                if image.get('os_glance_failed_import'):
-                    raise bench.BenchError(
-                        'P3: the copy into %s failed; see %s'
-                        % (image['os_glance_failed_import'], server.log_path))
-                if now - answered > timeout:
-                    raise bench.BenchError(
-                        'P3: the copies did not finish within %ds; see %s'
-                        % (timeout, server.log_path))
-                time.sleep(poll)
-            glance.where(image_id)
-            cp = _cp_seconds(os.path.join(server.store_dir(landing),
-                                          image_id),
-                             server.store_dir(others[0]))
-            runs.append({'repeat': repeat, 'bytes': size,
-                         'copy_seconds': done, 'cp_seconds': cp,
-                         'poll_seconds': poll})
-            admin.images.delete(image_id)
+            raise bench.BenchError('P3: the base image was not copied into '
+                                   '%s' % ', '.join(TARGETS))
+        self.base = base
+
+    def copy_seconds(self, size):
+        """copy-image of an image in store1 into the two others."""
+        image_id = self.glance.new_image(name='p3')
+        self.glance.client().images.upload(
+            image_id, benchmeasure.GeneratedImage(size), backend=SOURCE)
+        self.admin.images.image_import(image_id, method='copy-image',
+                                       stores=list(TARGETS))
+        started = time.perf_counter()
+        seconds, _ = _wait_for(self.poller, image_id, started, self.poll,
+                               self.timeout, self.server, TARGETS)
+        return image_id, seconds
+
+    def colocation_seconds(self, size):
+        """An upload that follows the base, until its two copies are there."""
+        image_id = self.glance.new_image(name='p3')
+        client = self.glance.client(headers={scenarios.BASE_REF: self.base})
+        client.images.upload(image_id, benchmeasure.GeneratedImage(size))
+        started = time.perf_counter()
+        seconds, stores = _wait_for(self.poller, image_id, started,
+                                    self.poll, self.timeout, self.server,
+                                    TARGETS)
+        if SOURCE not in stores:
+            raise bench.BenchError(
+                'P3: the upload landed in %r, not in %s with its base: the '
+                'Glance measured does not decide as patched' % (stores,
+                                                                SOURCE))
+        return image_id, seconds
+
+    def done(self, image_id):
+        self.glance.where(image_id)
+        self.admin.images.delete(image_id)
+
+    def copied_directly(self):
+        """Whether this Glance logged a direct copy (ours does)."""
+        try:
+            with open(os.path.join(self.server.root, 'glance-api.log'),
+                      errors='replace') as f:
+                return 'directly to stores' in f.read()
+        except OSError:
+            return False
+
+
+def run_p3(glance_side, work_dir, sizes, repeats, poll=0.05, timeout=1200):
+    """Per size and run: seconds of each kind of copy, the limit and cp."""
+    runs = []
+    serve = realglance.serving
+    with contextlib.ExitStack() as stack:
+        upstream_dir = stack.enter_context(upstream_source(glance_side,
+                                                           work_dir))
+        sides = {
+            'upstream': _Side(stack.enter_context(serve(
+                glance_side.bin_dir, work_dir, prefix='bench-p3-upstream-',
+                parallel_stores=PARALLEL_STORES, source_dir=upstream_dir)),
+                poll, timeout),
+            'patched': _Side(stack.enter_context(serve(
+                glance_side.bin_dir, work_dir, prefix='bench-p3-',
+                parallel_stores=PARALLEL_STORES)), poll, timeout),
+        }
+        sides['patched'].make_base()
+        for size in sizes:
+            for repeat in range(repeats):
+                LOG.info('P3: %s, run %d of %d: upstream copy-image, our '
+                         'copy-image, our co-location, single pass',
+                         bench.format_size(size), repeat + 1, repeats)
+                kinds = list(KINDS) if repeat % 2 == 0 else list(KINDS)[::-1]
+                seconds = {}
+                for kind in kinds:
+                    side = sides['upstream' if kind == 'upstream'
+                                 else 'patched']
+                    if kind == 'colocation':
+                        image_id, seconds[kind] = side.colocation_seconds(
+                            size)
+                    else:
+                        image_id, seconds[kind] = side.copy_seconds(size)
+                    if kind == 'copy':
+                        source = os.path.join(
+                            side.server.store_dir(SOURCE), image_id)
+                        seconds['single_pass'] = single_pass_seconds(
+                            source, os.path.join(
+                                side.server.store_dir(TARGETS[0]),
+                                'single-pass'))
+                        seconds['cp'] = _cp_seconds(
+                            source, side.server.store_dir(TARGETS[0]))
+                    side.done(image_id)
+                runs.append({'repeat': repeat, 'bytes': size,
+                             'seconds': seconds, 'poll_seconds': poll,
+                             'load': os.getloadavg()})
+        if sides['upstream'].copied_directly():
+            raise bench.BenchError('P3: the unpatched Glance copied directly: '
+                                   'it ran the patched code')
+        if not sides['patched'].copied_directly():
+            raise bench.BenchError('P3: the patched Glance never copied '
+                                   'directly; see %s'
+                                   % sides['patched'].server.log_path)
     return runs
+
+
+_NAMES = {'upstream': 'upstream copy-image', 'copy': 'our copy-image',
+          'colocation': 'our co-location', 'single_pass': 'single-pass limit',
+          'cp': 'cp'}
 
 
 def p3_rows(runs):
     rows = []
-    stores = sorted(set(s for r in runs for s in r['copy_seconds']))
-    for store in stores:
-        rows.append(report.Row(
-            'P3', 'copy into %s / cp, %s' % (
-                store, bench.format_size(runs[0]['bytes'])),
-            [r['cp_seconds'] / r['copy_seconds'][store] for r in runs],
-            at_least=bench.TARGETS['copy_vs_cp'],
-            note='throughput ratio; the copy is timed from the upload '
-            'response, polled every %gs; cp until fsync' %
-            runs[0]['poll_seconds']))
-        rows.append(report.Row(
-            'P3', 'copy into %s' % store,
-            [r['bytes'] / r['copy_seconds'][store] / bench.MiB
-             for r in runs], unit='MiB/s'))
-    rows.append(report.Row(
-        'P3', 'cp', [r['bytes'] / r['cp_seconds'] / bench.MiB for r in runs],
-        unit='MiB/s'))
+    for size in sorted(set(r['bytes'] for r in runs)):
+        these = [r for r in runs if r['bytes'] == size]
+        label = bench.format_size(size)
+
+        def speed(kind):
+            return [r['bytes'] / r['seconds'][kind] / bench.MiB
+                    for r in these]
+
+        for kind in ('upstream', 'copy', 'colocation', 'single_pass', 'cp'):
+            rows.append(report.Row(
+                'P3', '%s, %s' % (_NAMES[kind], label), speed(kind),
+                unit='MiB/s',
+                note='into %s from %s' % (' and '.join(TARGETS), SOURCE)
+                if kind in KINDS else ''))
+        for kind in ('copy', 'colocation'):
+            rows.append(report.Row(
+                'P3', '%s / upstream copy-image, %s' % (_NAMES[kind], label),
+                [r['seconds']['upstream'] / r['seconds'][kind]
+                 for r in these],
+                at_least=bench.TARGETS['copy_vs_upstream'],
+                note='throughput ratio; polled every %gs'
+                % these[0]['poll_seconds']))
+            rows.append(report.Row(
+                'P3', '%s / single-pass limit, %s' % (_NAMES[kind], label),
+                [r['seconds']['single_pass'] / r['seconds'][kind]
+                 for r in these],
+                at_least=bench.TARGETS['copy_vs_single_pass']))
     return rows

@@ -239,15 +239,37 @@ class TestFigureRows(base.TestCase):
         self.assertFalse([r for r in p2.p2_rows(runs)
                           if 'SQL' in r.what])
 
-    def test_p3_compares_each_store_with_cp(self):
-        runs = [{'repeat': 0, 'bytes': 100 * MiB, 'cp_seconds': 1.0,
-                 'poll_seconds': 0.2,
-                 'copy_seconds': {'store1': 2.0, 'store3': 4.0}}]
+    def test_p3_compares_ours_with_upstream_and_the_limit(self):
+        runs = [{'repeat': 0, 'bytes': 100 * MiB, 'poll_seconds': 0.05,
+                 'seconds': {'upstream': 4.0, 'copy': 1.0,
+                             'colocation': 2.5, 'single_pass': 0.8,
+                             'cp': 0.5}}]
         rows = dict((r.what, r) for r in p3.p3_rows(runs))
-        self.assertEqual([0.5], rows['copy into store1 / cp, 100 MiB'].values)
-        self.assertEqual([0.25],
-                         rows['copy into store3 / cp, 100 MiB'].values)
-        self.assertEqual([100.0], rows['cp'].values)
+        self.assertEqual([25.0],
+                         rows['upstream copy-image, 100 MiB'].values)
+        self.assertEqual([100.0], rows['our copy-image, 100 MiB'].values)
+        self.assertEqual([125.0],
+                         rows['single-pass limit, 100 MiB'].values)
+        self.assertEqual([200.0], rows['cp, 100 MiB'].values)
+        ratio = rows['our copy-image / upstream copy-image, 100 MiB']
+        self.assertEqual([4.0], ratio.values)
+        self.assertTrue(ratio.met)
+        ratio = rows['our co-location / upstream copy-image, 100 MiB']
+        self.assertEqual([1.6], ratio.values)
+        self.assertFalse(ratio.met)
+        ratio = rows['our copy-image / single-pass limit, 100 MiB']
+        self.assertEqual([0.8], ratio.values)
+        self.assertTrue(ratio.met)
+
+    def test_p3_single_pass_copies_the_file(self):
+        folder = self.tmp
+        source = os.path.join(folder, 'image')
+        with open(source, 'wb') as f:
+            f.write(b'x' * 3000)
+        target = os.path.join(folder, 'copy')
+        self.assertGreater(p3.single_pass_seconds(source, target, chunk=1024),
+                           0)
+        self.assertFalse(os.path.exists(target))
 
     def test_p4_names_the_longest_step_and_judges_warm_only(self):
         runs = [{'project': 'nova', 'release': '2026.2', 'cache': 'cold',
