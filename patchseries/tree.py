@@ -30,6 +30,8 @@ IGNORED = (
     '.eggs/',
     'build/',
     '.tox/',
+    # glance's functional tests log into the working directory.
+    'run_tests.log',
 )
 
 

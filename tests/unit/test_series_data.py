@@ -10,6 +10,7 @@ was cherry-picked from named on its last line; a prerequisite taken
 from upstream keeps its upstream author.
 """
 
+import fnmatch
 import re
 
 import ddt
@@ -17,6 +18,7 @@ import ddt
 from patchseries import git
 from patchseries import series as series_mod
 from patchseries import target as target_mod
+from patchseries import tree
 from tests import base
 
 _PATCHES = [(project, release.name, patch)
@@ -68,6 +70,17 @@ class TestSeriesForm(base.TestCase):
             return
         for trailer in ('Closes-Bug', 'Partial-Bug', 'Related-Bug'):
             self.assertNotIn(trailer + ':', patch.message, patch.name)
+
+    @ddt.idata(_PATCHES)
+    @ddt.unpack
+    def test_no_test_run_litter(self, project, release, patch):
+        # A log or an artefact of a test run committed by mistake with
+        # ``git add -A`` in a tree where upstream's tests ran.
+        litter = [path for path in patch.files
+                  if fnmatch.fnmatch(path.rsplit('/', 1)[-1], '*.log') or
+                  any(fnmatch.fnmatch(path, '*%s*' % pattern.rstrip('/'))
+                      for pattern in tree.IGNORED)]
+        self.assertEqual([], litter, patch.name)
 
     @ddt.idata(_backports())
     @ddt.unpack
