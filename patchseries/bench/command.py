@@ -58,41 +58,130 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
                           'counted_sizes': list(counted_sizes),
                           'p2_uploads': p2_uploads,
                           'p3_sizes': list(p3_sizes)},
-               'targets': bench.TARGETS}
-    rows = []
+               'targets': bench.TARGETS,
+               # Other work on the machine slows the clock, not the
+               # instruction and statement counts.
+               'load': {'start': report.load()}}
     sides = {}
     if 'p4' in figures:
         runs, reports = p4.run_p4(cache_dir, work_dir, target_mod.PROJECTS,
                                   install_system_deps)
         results['figures']['p4'] = runs
-        rows += p4.p4_rows(runs)
         sides = dict((p, _side(r)) for p, r in reports.items())
     needed = sorted(set(p for f in figures for p in bench.NEEDS[f]) -
                     set(sides))
     sides.update(prepare(needed, cache_dir, install_system_deps))
     if 'p1' in figures:
-        runs = p1.run_p1(sides, sizes, repeats)
-        results['figures']['p1'] = runs
-        rows = p1.p1_rows(runs, sizes) + rows
+        results['figures']['p1'] = p1.run_p1(sides, sizes, repeats)
         if counted_sizes:
-            runs = p1.run_p1_counted(sides, counted_sizes, cache_dir,
-                                     work_dir, install_system_deps)
-            results['figures']['p1_counted'] = runs
-            rows = p1.counted_rows(runs) + rows
+            results['figures']['p1_counted'] = p1.run_p1_counted(
+                sides, counted_sizes, cache_dir, work_dir,
+                install_system_deps)
     if 'p2' in figures:
-        runs = p2.run_p2(sides['glance'], work_dir, p2_counts, p2_uploads,
-                         repeats)
-        results['figures']['p2'] = runs
-        rows += p2.p2_rows(runs)
+        results['figures']['p2'] = p2.run_p2(sides['glance'], work_dir,
+                                             p2_counts, p2_uploads, repeats)
     if 'p3' in figures:
-        runs = p3.run_p3(sides['glance'], work_dir, p3_sizes, repeats)
-        results['figures']['p3'] = runs
-        rows += p3.p3_rows(runs)
-    rows.sort(key=lambda r: r.figure)
+        results['figures']['p3'] = p3.run_p3(sides['glance'], work_dir,
+                                             p3_sizes, repeats)
+    rows = figure_rows(results['figures'], results['config'])
     results['rows'] = [r.as_dict() for r in rows]
     results['table'] = report.format_table(rows)
     results['seconds'] = round(time.monotonic() - started, 1)
+    results['load']['end'] = report.load()
     return results, rows
+
+
+def figure_rows(figures, config):
+    """The rows of the measured ``figures`` of a run, P1 first.
+
+    :param figures: ``results['figures']`` of :func:`run`.
+    :param config: ``results['config']`` of the same run.
+    """
+    rows = []
+    if 'p1_counted' in figures:
+        rows += p1.counted_rows(figures['p1_counted'])
+    if 'p1' in figures:
+        rows += p1.p1_rows(figures['p1'], config['sizes'])
+    if 'p4' in figures:
+        rows += p4.p4_rows(figures['p4'])
+    if 'p2' in figures:
+        rows += p2.p2_rows(figures['p2'])
+    if 'p3' in figures:
+        rows += p3.p3_rows(figures['p3'])
+    rows.sort(key=lambda r: r.figure)
+    return rows
+
+
+def merge(parts):
+    """The results of several runs as one, each figure from its own run.
+
+    The rows are made again from each run's raw numbers, with that run's
+    settings; no number is copied from a table.
+
+    :param parts: ``[(name, results)]``, each as :func:`run` returns it
+        (as read back from its ``bench.json``).
+    :returns: ``(results, rows)`` as :func:`run` returns them.
+    """
+    figures, rows, where = {}, [], {}
+    machines = set()
+    for name, part in parts:
+        machines.add(report.describe_machine(part['machine']))
+        for figure, runs in sorted(part['figures'].items()):
+            if figure in figures:
+                raise bench.BenchError(
+                    'cannot merge: %s and %s both measured %s'
+                    % (where[figure], name, figure))
+            figures[figure] = runs
+            where[figure] = name
+        rows += figure_rows(part['figures'], part['config'])
+    if len(machines) > 1:
+        raise bench.BenchError('cannot merge runs of different machines: %s'
+                               % '; '.join(sorted(machines)))
+    rows.sort(key=lambda r: r.figure)
+    parts = [part for _, part in parts]
+    results = {
+        'machine': parts[0]['machine'], 'figures': figures,
+        'started': min(part['started'] for part in parts),
+        'seconds': round(sum(part['seconds'] for part in parts), 1),
+        'targets': bench.TARGETS,
+        'config': {'figures': [f for part in parts
+                               for f in part['config']['figures']]},
+        'parts': [dict((key, part.get(key)) for key in
+                       ('started', 'seconds', 'config', 'load'))
+                  for part in parts],
+        'rows': [r.as_dict() for r in rows],
+        'table': report.format_table(rows)}
+    return results, rows
+
+
+def heading(results):
+    """The line above the table: when, and on what."""
+    started = [part['started'] for part in results.get('parts', ())] or [
+        results['started']]
+    return 'bench %s, %s' % (' and '.join(started),
+                             report.describe_machine(results['machine']))
+
+
+def write(results, rows, output):
+    """``bench.json``, ``bench.rst`` and (with P1) ``bench.png``.
+
+    :returns: the text of ``bench.rst``.
+    """
+    os.makedirs(output, exist_ok=True)
+    title = heading(results)
+    text = '%s\n\n%s\n' % (title, results['table'])
+    notes = report.format_notes(rows)
+    if notes:
+        text += '\n%s\n' % notes
+    for name, data in (('bench.json', json.dumps(results, indent=2,
+                                                 sort_keys=True) + '\n'),
+                       ('bench.rst', text)):
+        with open(os.path.join(output, name), 'w') as f:
+            f.write(data)
+    if 'p1' in results['figures']:
+        plot.plot(results['figures']['p1'],
+                  os.path.join(output, 'bench.png'), title)
+    return text
 
 
 def _counts(option, text):
@@ -129,7 +218,36 @@ def _counted_sizes(text):
     return sizes
 
 
+def _merge_cmd(args):
+    parts = []
+    for path in [p.strip() for p in args.merge.split(',') if p.strip()]:
+        try:
+            with open(path) as f:
+                parts.append((path, json.load(f)))
+        except (OSError, ValueError) as exc:
+            raise bench.BenchError('--merge: cannot read %s: %s'
+                                   % (path, exc))
+    if len(parts) < 2:
+        raise bench.BenchError('--merge takes two bench.json files or more, '
+                               'separated by commas; not %r' % args.merge)
+    results, rows = merge(parts)
+    _report(results, rows, args.output)
+    return 0
+
+
+def _report(results, rows, output):
+    print(write(results, rows, output))
+    print('took %.0fs; results in %s' % (results['seconds'], output))
+    missed = [r for r in rows if r.met is False]
+    for row in missed:
+        print('target missed: %s %s: median %s, target %s'
+              % (row.figure, row.what, report.number(row.spread['median']),
+                 row.target))
+
+
 def bench_cmd(args):
+    if args.merge:
+        return _merge_cmd(args)
     figures = [f.strip().lower() for f in args.figures.split(',') if f]
     for figure in figures:
         if figure not in bench.FIGURES:
@@ -156,24 +274,7 @@ def bench_cmd(args):
                                   if s.strip()],
                         install_system_deps=args.install_system_deps,
                         counted_sizes=counted)
-    heading = 'bench %s, %s' % (results['started'],
-                                report.describe_machine(results['machine']))
-    text = '%s\n\n%s\n' % (heading, results['table'])
-    for name, data in (('bench.json', json.dumps(results, indent=2,
-                                                 sort_keys=True) + '\n'),
-                       ('bench.rst', text)):
-        with open(os.path.join(args.output, name), 'w') as f:
-            f.write(data)
-    if 'p1' in results['figures']:
-        plot.plot(results['figures']['p1'],
-                  os.path.join(args.output, 'bench.png'), heading)
-    print(text)
-    print('took %.0fs; results in %s' % (results['seconds'], args.output))
-    missed = [r for r in rows if r.met is False]
-    for row in missed:
-        print('target missed: %s %s: median %s, target %s'
-              % (row.figure, row.what, report.number(row.spread['median']),
-                 row.target))
+    _report(results, rows, args.output)
     return 0
 
 
@@ -203,6 +304,11 @@ def add_parser(subparsers, common):
     parser.add_argument('--output', default='bench-results',
                         help='folder for bench.json, bench.rst and '
                         'bench.png (default: %(default)s)')
+    parser.add_argument('--merge', metavar='FILES',
+                        help='measure nothing: combine the bench.json of '
+                        'earlier runs that measured different figures '
+                        '(paths separated by commas) into --output, each '
+                        "figure's rows made again from its raw numbers")
     parser.add_argument(
         '--install-system-deps', action='store_true',
         help='as for verify: install missing Debian packages')

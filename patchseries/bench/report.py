@@ -52,6 +52,14 @@ def machine():
     return info
 
 
+def load():
+    """The load averages over 1, 5 and 15 minutes (None where unknown)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
 class Row(object):
     """One line of the results table: a ratio or a value, and its target.
 
@@ -131,6 +139,20 @@ def format_table(rows):
             out.append(rule)
     out.append(rule)
     return '\n'.join(out)
+
+
+def format_notes(rows):
+    """What the table leaves out: each row's note, one line per row.
+
+    >>> print(format_notes([Row('P2', 'statements', [1], note='SELECT 1'),
+    ...                     Row('P2', 'ms', [2])]))
+    Notes:
+
+    - P2 statements: SELECT 1
+    """
+    lines = ['- %s %s: %s' % (row.figure, row.what, row.note)
+             for row in rows if row.note]
+    return '\n'.join(['Notes:', ''] + lines) if lines else ''
 
 
 def describe_machine(info):

@@ -569,6 +569,100 @@ class TestCommand(base.TestCase):
         self.assertFalse(os.path.exists(os.path.join(out, 'bench.png')))
 
 
+def _part(started, figures, config, seconds=10.0):
+    """The results of one run, as its bench.json holds them."""
+    return {'started': started, 'seconds': seconds,
+            'machine': {'cpu': 'X', 'cores': 2, 'memory_gib': 4.0,
+                        'kernel': '6.1', 'python': '3.11.7'},
+            'config': dict(config, figures=sorted(figures)),
+            'load': {'start': [1.0, 1.0, 1.0], 'end': [2.0, 2.0, 2.0]},
+            'figures': figures, 'rows': [], 'table': 'made from rows'}
+
+
+class TestMerge(base.TestCase):
+
+    def setUp(self):
+        super(TestMerge, self).setUp()
+        p1_runs = [_p1_run('nova', MiB, 0, patched, 1.0)
+                   for patched in (True, False)]
+        p4_runs = [{'project': 'nova', 'release': '2026.2', 'cache': 'warm',
+                    'seconds': 500.0, 'steps': {'patched': 300.0}},
+                   {'project': None, 'release': None, 'cache': 'warm',
+                    'seconds': 505.0, 'steps': {}}]
+        self.first = _part('2026-12-07T08:30:00+00:00', {'p1': p1_runs},
+                           {'sizes': [MiB]})
+        self.second = _part('2026-12-07T08:28:00+00:00', {'p4': p4_runs},
+                            {'sizes': [4 * MiB]}, seconds=20.0)
+
+    def test_rows_are_made_again_from_each_runs_numbers(self):
+        results, rows = command.merge([('a.json', self.first),
+                                       ('b.json', self.second)])
+        self.assertEqual(['p1', 'p4'], sorted(results['figures']))
+        whats = [r.what for r in rows]
+        # P1 with its own run's sizes (1 MiB, not the other run's 4 MiB).
+        self.assertIn('nova 1 MiB throughput patched/unpatched', whats)
+        self.assertIn('verify, every release, warm', whats)
+        self.assertEqual(['P1', 'P4'], sorted(set(r.figure for r in rows)))
+        self.assertEqual(whats, [r['what'] for r in results['rows']])
+        self.assertIn('verify nova 2026.2, warm (s)', results['table'])
+        self.assertEqual('2026-12-07T08:28:00+00:00', results['started'])
+        self.assertEqual(30.0, results['seconds'])
+        self.assertEqual([[1.0, 1.0, 1.0]] * 2,
+                         [p['load']['start'] for p in results['parts']])
+        self.assertEqual(
+            'bench 2026-12-07T08:30:00+00:00 and 2026-12-07T08:28:00+00:00, '
+            'X, 2 cores, 4.0 GiB, Linux 6.1, Python 3.11.7',
+            command.heading(results))
+
+    def test_a_figure_measured_twice_is_refused(self):
+        again = _part('later', dict(self.second['figures']), {})
+        exc = self.assertRaises(bench.BenchError, command.merge,
+                                [('a.json', self.second),
+                                 ('c.json', again)])
+        self.assertIn('a.json and c.json both measured p4', str(exc))
+
+    def test_runs_of_two_machines_are_refused(self):
+        self.second['machine']['cores'] = 64
+        self.assertRaises(bench.BenchError, command.merge,
+                          [('a.json', self.first), ('b.json', self.second)])
+
+    def test_merge_command_writes_the_results(self):
+        paths = []
+        for name, part in (('a', self.first), ('b', self.second)):
+            paths.append(os.path.join(self.tmp, name + '.json'))
+            with open(paths[-1], 'w') as f:
+                json.dump(part, f)
+        out = os.path.join(self.tmp, 'out')
+        with mock.patch('sys.stdout'):
+            self.assertEqual(0, main.main(
+                ['bench', '--cache-dir', self.tmp, '--output', out,
+                 '--merge', ','.join(paths)]))
+        with open(os.path.join(out, 'bench.json')) as f:
+            self.assertEqual(['p1', 'p4'], sorted(json.load(f)['figures']))
+        with open(os.path.join(out, 'bench.rst')) as f:
+            text = f.read()
+        self.assertIn('nova 1 MiB throughput', text)
+        self.assertIn('longest step: patched (300s)', text)
+        with open(os.path.join(out, 'bench.png'), 'rb') as f:
+            self.assertEqual(b'\x89PNG', f.read(4))
+
+    def test_merge_needs_two_files(self):
+        with mock.patch('sys.stderr') as stderr:
+            self.assertEqual(2, main.main(
+                ['bench', '--cache-dir', self.tmp, '--merge',
+                 os.path.join(self.tmp, 'missing.json')]))
+        written = ''.join(c.args[0] for c in stderr.write.call_args_list)
+        self.assertIn('cannot read', written)
+        path = os.path.join(self.tmp, 'a.json')
+        with open(path, 'w') as f:
+            json.dump(self.first, f)
+        with mock.patch('sys.stderr') as stderr:
+            self.assertEqual(2, main.main(
+                ['bench', '--cache-dir', self.tmp, '--merge', path]))
+        written = ''.join(c.args[0] for c in stderr.write.call_args_list)
+        self.assertIn('--merge takes two bench.json files or more', written)
+
+
 class TestPlot(base.TestCase):
 
     def test_draws_a_png(self):
