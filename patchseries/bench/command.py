@@ -72,7 +72,8 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
                     set(sides))
     sides.update(prepare(needed, cache_dir, install_system_deps))
     if 'p1' in figures:
-        results['figures']['p1'] = p1.run_p1(sides, sizes, repeats)
+        if sizes:
+            results['figures']['p1'] = p1.run_p1(sides, sizes, repeats)
         if counted_sizes:
             results['figures']['p1_counted'] = p1.run_p1_counted(
                 sides, counted_sizes, cache_dir, work_dir,
@@ -201,6 +202,17 @@ def _counts(option, text):
     return counts
 
 
+def _sizes(text):
+    """``--sizes``: P1's timed sizes, or none (only the counted part).
+
+    >>> _sizes('256M, 1G'), _sizes('none')
+    ([268435456, 1073741824], [])
+    """
+    if text.strip().lower() == 'none':
+        return []
+    return [bench.parse_size(s) for s in text.split(',') if s.strip()]
+
+
 def _counted_sizes(text):
     """``--p1-counted-sizes``: sizes, or none.
 
@@ -256,8 +268,11 @@ def bench_cmd(args):
     if args.repeats < 1:
         raise bench.BenchError('--repeats must be at least 1, not %d'
                                % args.repeats)
-    sizes = [bench.parse_size(s) for s in args.sizes.split(',') if s.strip()]
+    sizes = _sizes(args.sizes)
     counted = _counted_sizes(args.p1_counted_sizes)
+    if 'p1' in figures and not sizes and not counted:
+        raise bench.BenchError('P1 with neither --sizes nor '
+                               '--p1-counted-sizes measures nothing')
     counts = _counts('--p2-images', args.p2_images)
     if args.p2_uploads < 1:
         raise bench.BenchError('--p2-uploads must be at least 1, not %d'
@@ -288,7 +303,9 @@ def add_parser(subparsers, common):
                         help='runs of each measurement (default: '
                         '%(default)s)')
     parser.add_argument('--sizes', default='256M,1G,4G',
-                        help='P1 image sizes (default: %(default)s)')
+                        help='P1 image sizes, timed; "none" leaves '
+                        'only the instruction count, which can then run '
+                        'on its own (default: %(default)s)')
     parser.add_argument('--p1-counted-sizes', default='64M,256M',
                         help='P1 sizes uploaded under callgrind to count '
                         'instructions, two or more; "none" skips the '

@@ -549,6 +549,27 @@ class TestCommand(base.TestCase):
         self.assertIn("--p2-images takes positive whole numbers", written)
         self.assertIn("'10,many'", written)
 
+    def test_p1_can_count_without_timing(self):
+        with mock.patch.object(command, 'run',
+                               return_value=({'started': 'now',
+                                              'machine': {}, 'table': '',
+                                              'seconds': 1.0,
+                                              'figures': {}}, [])) as run, \
+                mock.patch('sys.stdout'):
+            self.assertEqual(0, self._run('--figures', 'p1',
+                                          '--sizes', 'none'))
+        self.assertEqual([], run.call_args[0][3])
+        self.assertEqual([64 * MiB, 256 * MiB],
+                         run.call_args[1]['counted_sizes'])
+
+    def test_p1_measuring_nothing_is_refused(self):
+        with mock.patch('sys.stderr') as stderr:
+            self.assertEqual(2, self._run('--figures', 'p1', '--sizes',
+                                          'none', '--p1-counted-sizes',
+                                          'none'))
+        written = ''.join(c.args[0] for c in stderr.write.call_args_list)
+        self.assertIn('measures nothing', written)
+
     def test_results_are_written(self):
         rows = [report.Row('P4', 'verify', [1.0], unit='s', at_most=600)]
         results = {'started': 'now', 'machine': {'cores': 2},
