@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sqlite3
 import statistics
 import time
@@ -165,6 +166,19 @@ def extra_statements(more, fewer):
     return extra
 
 
+def short_statement(statement):
+    """A statement without its column list, for the table's notes.
+
+    >>> short_statement('SELECT images.id AS images_id, images.name AS '
+    ...                 'images_name FROM images WHERE images.id = ?')
+    'SELECT ... FROM images WHERE images.id = ?'
+    >>> short_statement('BEGIN')
+    'BEGIN'
+    """
+    return re.sub(r'^SELECT .*? FROM ', 'SELECT ... FROM ', statement,
+                  flags=re.S)
+
+
 def run_p2(glance_side, work_dir, counts, uploads, repeats):
     """p50 and p95 of one-byte uploads: base ref against store header.
 
@@ -297,6 +311,6 @@ def _statement_rows(count, runs):
         'P2', 'SQL statements base ref - store header, %d images' % count,
         [_extra(r) for r in runs], at_most=bench.TARGETS['extra_statements'],
         note='the extra statements: %s' % ' | '.join(
-            statement[:120] for statement in extra) if extra else
-        'none'))
+            short_statement(statement) for statement in extra) if extra
+        else 'none'))
     return rows
