@@ -143,7 +143,7 @@ def merge(parts):
     results = {
         'machine': parts[0]['machine'], 'figures': figures,
         'started': min(part['started'] for part in parts),
-        'seconds': round(sum(part['seconds'] for part in parts), 1),
+        'seconds': _span(parts),
         'targets': bench.TARGETS,
         'config': {'figures': [f for part in parts
                                for f in part['config']['figures']]},
@@ -153,6 +153,18 @@ def merge(parts):
         'rows': [r.as_dict() for r in rows],
         'table': report.format_table(rows)}
     return results, rows
+
+
+def _span(parts):
+    """Seconds from the first run's start to the last run's end.
+
+    The runs may have overlapped, so their times do not add up.
+    """
+    starts = [datetime.datetime.fromisoformat(part['started'])
+              for part in parts]
+    ends = [start + datetime.timedelta(seconds=part['seconds'])
+            for start, part in zip(starts, parts)]
+    return round((max(ends) - min(starts)).total_seconds(), 1)
 
 
 def heading(results):

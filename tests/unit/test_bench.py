@@ -629,7 +629,8 @@ class TestMerge(base.TestCase):
         self.assertEqual(whats, [r['what'] for r in results['rows']])
         self.assertIn('verify nova 2026.2, warm (s)', results['table'])
         self.assertEqual('2026-12-07T08:28:00+00:00', results['started'])
-        self.assertEqual(30.0, results['seconds'])
+        # From the first start to the last end: 08:28:00 to 08:30:10.
+        self.assertEqual(130.0, results['seconds'])
         self.assertEqual([[1.0, 1.0, 1.0]] * 2,
                          [p['load']['start'] for p in results['parts']])
         self.assertEqual(
@@ -638,7 +639,8 @@ class TestMerge(base.TestCase):
             command.heading(results))
 
     def test_a_figure_measured_twice_is_refused(self):
-        again = _part('later', dict(self.second['figures']), {})
+        again = _part('2026-12-07T09:00:00+00:00',
+                      dict(self.second['figures']), {})
         exc = self.assertRaises(bench.BenchError, command.merge,
                                 [('a.json', self.second),
                                  ('c.json', again)])
