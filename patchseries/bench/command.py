@@ -102,7 +102,9 @@ def figure_rows(figures, config):
     if 'p1_counted' in figures:
         rows += p1.counted_rows(figures['p1_counted'])
     if 'p1' in figures:
-        rows += p1.p1_rows(figures['p1'], config['sizes'])
+        # A merged run keeps no sizes: those of its runs are the same.
+        rows += p1.p1_rows(figures['p1'], config.get('sizes') or sorted(
+            set(run['bytes'] for run in figures['p1'])))
     if 'p4' in figures:
         rows += p4.p4_rows(figures['p4'])
     if 'p2' in figures:
@@ -120,7 +122,8 @@ def merge(parts):
     settings; no number is copied from a table.
 
     :param parts: ``[(name, results)]``, each as :func:`run` returns it
-        (as read back from its ``bench.json``).
+        (as read back from its ``bench.json``), or as this returns it:
+        a merged run can take in another figure later.
     :returns: ``(results, rows)`` as :func:`run` returns them.
     """
     figures, rows, where = {}, [], {}
@@ -147,9 +150,9 @@ def merge(parts):
         'targets': bench.TARGETS,
         'config': {'figures': [f for part in parts
                                for f in part['config']['figures']]},
-        'parts': [dict((key, part.get(key)) for key in
+        'parts': [dict((key, run.get(key)) for key in
                        ('started', 'seconds', 'config', 'load'))
-                  for part in parts],
+                  for part in parts for run in part.get('parts', [part])],
         'rows': [r.as_dict() for r in rows],
         'table': report.format_table(rows)}
     return results, rows

@@ -638,6 +638,24 @@ class TestMerge(base.TestCase):
             'X, 2 cores, 4.0 GiB, Linux 6.1, Python 3.11.7',
             command.heading(results))
 
+    def test_a_merged_run_takes_in_another(self):
+        p2_runs = [{'images': 10, 'repeat': 0,
+                    'seconds': {'base_ref': [0.011], 'store': [0.010]}}]
+        third = _part('2026-12-07T09:00:00+00:00', {'p2': p2_runs}, {})
+        merged, _ = command.merge([('a.json', self.first),
+                                   ('b.json', self.second)])
+        merged = json.loads(json.dumps(merged))
+        results, rows = command.merge([('ab.json', merged),
+                                       ('c.json', third)])
+        self.assertEqual(['p1', 'p2', 'p4'], sorted(results['figures']))
+        self.assertIn('nova 1 MiB throughput patched/unpatched',
+                      [r.what for r in rows])
+        self.assertEqual(3, len(results['parts']))
+        self.assertEqual(['2026-12-07T08:30:00+00:00',
+                          '2026-12-07T08:28:00+00:00',
+                          '2026-12-07T09:00:00+00:00'],
+                         [p['started'] for p in results['parts']])
+
     def test_a_figure_measured_twice_is_refused(self):
         again = _part('2026-12-07T09:00:00+00:00',
                       dict(self.second['figures']), {})
