@@ -147,7 +147,7 @@ def format_notes(rows):
     >>> print(format_notes([Row('P2', 'statements', [1], note='SELECT 1'),
     ...                     Row('P2', 'ms', [2])]))
     Notes:
-
+    <BLANKLINE>
     - P2 statements: SELECT 1
     """
     lines = ['- %s %s: %s' % (row.figure, row.what, row.note)
