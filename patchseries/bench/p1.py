@@ -7,8 +7,8 @@ CPU, and the growth of each client's peak RSS.
 
 Beside the clock, the same drivers run under callgrind: the instructions
 each upload runs, at two sizes, split into a per-byte part and a
-per-upload part, patched against unpatched. Those counts repeat exactly
-from run to run, so they can resolve the 1% the clock cannot.
+per-upload part, patched against unpatched. Those counts repeat to
+within 0.03% from run to run, so they can resolve the 1% the clock cannot.
 """
 
 import contextlib
@@ -165,9 +165,9 @@ def run_p1_counted(sides, sizes, cache_dir, work_dir,
                    install_system_deps=False):
     """Instructions of each upload, patched and unpatched, by callgrind.
 
-    One upload of each size per driver: the counts repeat exactly (the
-    drivers run with a fixed hash seed), so repeating them measures
-    nothing.
+    One upload of each size per driver: the counts repeat closely (the
+    drivers run with a fixed hash seed), so one upload of each decides
+    the per-MiB ratio.
     """
     if len(set(sizes)) < 2:
         raise bench.BenchError('P1 instruction counts need two sizes or '
