@@ -331,6 +331,30 @@ class RealGlance(object):
         except OSError:
             return ''
 
+    def cpu_seconds(self):
+        """User and system CPU seconds of the running gunicorn so far.
+
+        Summed over its process group (the master and its worker, with
+        all of their threads), from ``/proc``; a process that exits
+        meanwhile is left out.
+        """
+        if self.proc is None:
+            raise exceptions.PatchSeriesError('glance is not running')
+        ticks = 0
+        for name in os.listdir('/proc'):
+            if not name.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % name) as f:
+                    # The command name may hold spaces: fields after it.
+                    fields = f.read().rsplit(')', 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            # Fields 3 onwards: state, ppid, pgrp, ..., utime (14), stime.
+            if int(fields[2]) == self.proc.pid:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf('SC_CLK_TCK')
+
     def stop(self, timeout=20.0):
         """Stop gunicorn by its process group; kill it if it lingers."""
         if self.proc is None:

@@ -13,6 +13,15 @@ Side by side in one run, on the same machine and the same image sizes:
   sha512 and written again once, in one Python loop, by the bench
   itself.
 
+Dirty pages of earlier writes (the upload of the image, the previous
+copy) are flushed before a copy-image and before the limit, untimed, so
+that neither pays for the writeback of bytes it did not write; a
+co-location copy starts as its upload ends and is timed as it comes.
+Beside the wall time, the CPU seconds Glance spends on each copy (its
+gunicorn processes, all threads, from ``/proc``) and those of the limit
+are recorded. They show the work a copy does per byte and store, which
+the load of a shared machine changes far less than the wall time.
+
 Both Glances run with ``[image_import_opts] max_parallel_stores = 3``
 (upstream's copy-image ignores it). A copy is timed from the answer of
 the request that starts it (the import call, or the upload) until
@@ -67,14 +76,22 @@ def _cp_seconds(source, folder):
     return seconds
 
 
+def _sync():
+    subprocess.run(['sync'], check=True)
+
+
 def single_pass_seconds(source, target, chunk=LIMIT_CHUNK):
     """Read ``source``, md5 and sha512 it and write it to ``target``.
 
     One Python loop over the bytes, what one store write of Glance's
     filesystem store does at best; the file is removed again.
+
+    :returns: wall seconds and CPU seconds of the loop
     """
     md5 = hashlib.md5(usedforsecurity=False)
     sha512 = hashlib.sha512()
+    _sync()
+    cpu = time.process_time()
     start = time.perf_counter()
     with open(source, 'rb') as src, open(target, 'wb') as dst:
         while True:
@@ -85,8 +102,9 @@ def single_pass_seconds(source, target, chunk=LIMIT_CHUNK):
             sha512.update(buf)
             dst.write(buf)
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     os.unlink(target)
-    return seconds
+    return seconds, cpu
 
 
 @contextlib.contextmanager
@@ -157,16 +175,21 @@ class _Side(object):
         self.base = base
 
     def copy_seconds(self, size):
-        """copy-image of an image in store1 into the two others."""
+        """copy-image of an image in store1 into the two others.
+
+        :returns: the image, wall seconds and Glance's CPU seconds
+        """
         image_id = self.glance.new_image(name='p3')
         self.glance.client().images.upload(
             image_id, benchmeasure.GeneratedImage(size), backend=SOURCE)
+        _sync()
+        cpu = self.server.cpu_seconds()
         self.admin.images.image_import(image_id, method='copy-image',
                                        stores=list(TARGETS))
         started = time.perf_counter()
         seconds, _ = _wait_for(self.poller, image_id, started, self.poll,
                                self.timeout, self.server, TARGETS)
-        return image_id, seconds
+        return image_id, seconds, self.server.cpu_seconds() - cpu
 
     def colocation_seconds(self, size):
         """An upload that follows the base, until its two copies are there."""
@@ -174,6 +197,7 @@ class _Side(object):
         client = self.glance.client(headers={scenarios.BASE_REF: self.base})
         client.images.upload(image_id, benchmeasure.GeneratedImage(size))
         started = time.perf_counter()
+        cpu = self.server.cpu_seconds()
         seconds, stores = _wait_for(self.poller, image_id, started,
                                     self.poll, self.timeout, self.server,
                                     TARGETS)
@@ -182,7 +206,7 @@ class _Side(object):
                 'P3: the upload landed in %r, not in %s with its base: the '
                 'Glance measured does not decide as patched' % (stores,
                                                                 SOURCE))
-        return image_id, seconds
+        return image_id, seconds, self.server.cpu_seconds() - cpu
 
     def done(self, image_id):
         self.glance.where(image_id)
@@ -221,27 +245,29 @@ def run_p3(glance_side, work_dir, sizes, repeats, poll=0.05, timeout=1200):
                          'copy-image, our co-location, single pass',
                          bench.format_size(size), repeat + 1, repeats)
                 kinds = list(KINDS) if repeat % 2 == 0 else list(KINDS)[::-1]
-                seconds = {}
+                seconds, cpu = {}, {}
                 for kind in kinds:
                     side = sides['upstream' if kind == 'upstream'
                                  else 'patched']
                     if kind == 'colocation':
-                        image_id, seconds[kind] = side.colocation_seconds(
-                            size)
+                        image_id, seconds[kind], cpu[kind] = (
+                            side.colocation_seconds(size))
                     else:
-                        image_id, seconds[kind] = side.copy_seconds(size)
+                        image_id, seconds[kind], cpu[kind] = (
+                            side.copy_seconds(size))
                     if kind == 'copy':
                         source = os.path.join(
                             side.server.store_dir(SOURCE), image_id)
-                        seconds['single_pass'] = single_pass_seconds(
-                            source, os.path.join(
+                        seconds['single_pass'], cpu['single_pass'] = (
+                            single_pass_seconds(source, os.path.join(
                                 side.server.store_dir(TARGETS[0]),
-                                'single-pass'))
+                                'single-pass')))
                         seconds['cp'] = _cp_seconds(
                             source, side.server.store_dir(TARGETS[0]))
                     side.done(image_id)
                 runs.append({'repeat': repeat, 'bytes': size,
-                             'seconds': seconds, 'poll_seconds': poll,
+                             'seconds': seconds, 'cpu_seconds': cpu,
+                             'poll_seconds': poll,
                              'load': os.getloadavg()})
         if sides['upstream'].copied_directly():
             raise bench.BenchError('P3: the unpatched Glance copied directly: '
@@ -287,4 +313,33 @@ def p3_rows(runs):
                 [r['seconds']['single_pass'] / r['seconds'][kind]
                  for r in these],
                 at_least=bench.TARGETS['copy_vs_single_pass']))
+        rows += _cpu_rows(these, label)
+    return rows
+
+
+def _cpu_rows(runs, label):
+    """CPU seconds per GiB written into one store, and against the limit.
+
+    Runs measured before CPU seconds were recorded have none of these.
+    """
+    if not all('cpu_seconds' in r for r in runs):
+        return []
+    rows = []
+
+    def per_store(run, kind):
+        stores = 1 if kind == 'single_pass' else len(TARGETS)
+        return run['cpu_seconds'][kind] / stores / (run['bytes'] / bench.GiB)
+
+    for kind in ('upstream', 'copy', 'colocation', 'single_pass'):
+        rows.append(report.Row(
+            'P3', '%s, CPU s per GiB and store, %s' % (_NAMES[kind], label),
+            [per_store(r, kind) for r in runs], unit='s',
+            note='Glance\'s processes' if kind in KINDS else 'the loop'))
+    for kind in KINDS:
+        rows.append(report.Row(
+            'P3', '%s CPU per store / single-pass limit CPU, %s' % (
+                _NAMES[kind], label),
+            [per_store(r, kind) / per_store(r, 'single_pass')
+             for r in runs],
+            note='1.0: the work of one hashed pass per store'))
     return rows

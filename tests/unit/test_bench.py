@@ -28,6 +28,7 @@ from patchseries import main
 from tests import base
 
 MiB = bench.MiB
+GiB = bench.GiB
 
 
 @ddt.ddt
@@ -262,6 +263,29 @@ class TestFigureRows(base.TestCase):
         ratio = rows['our copy-image / single-pass limit, 100 MiB']
         self.assertEqual([0.8], ratio.values)
         self.assertTrue(ratio.met)
+        # Runs of before the CPU seconds were recorded: no CPU rows.
+        self.assertFalse([r for r in rows if 'CPU' in r])
+
+    def test_p3_cpu_per_store_against_the_limit(self):
+        runs = [{'repeat': 0, 'bytes': 2 * GiB, 'poll_seconds': 0.05,
+                 'seconds': {'upstream': 4.0, 'copy': 1.0,
+                             'colocation': 2.5, 'single_pass': 0.8,
+                             'cp': 0.5},
+                 'cpu_seconds': {'upstream': 18.0, 'copy': 12.0,
+                                 'colocation': 13.0, 'single_pass': 5.0}}]
+        rows = dict((r.what, r) for r in p3.p3_rows(runs))
+        # Two target stores, 2 GiB each: upstream's 18 s are 4.5 s per
+        # GiB and store; the limit wrote one copy.
+        self.assertEqual(
+            [4.5], rows['upstream copy-image, CPU s per GiB and store, '
+                        '2 GiB'].values)
+        self.assertEqual(
+            [2.5], rows['single-pass limit, CPU s per GiB and store, '
+                        '2 GiB'].values)
+        ratio = rows['our copy-image CPU per store / single-pass limit '
+                     'CPU, 2 GiB']
+        self.assertEqual([1.2], ratio.values)
+        self.assertIsNone(ratio.met)
 
     def test_p3_single_pass_copies_the_file(self):
         folder = self.tmp
@@ -269,8 +293,11 @@ class TestFigureRows(base.TestCase):
         with open(source, 'wb') as f:
             f.write(b'x' * 3000)
         target = os.path.join(folder, 'copy')
-        self.assertGreater(p3.single_pass_seconds(source, target, chunk=1024),
-                           0)
+        with mock.patch.object(p3, '_sync') as sync:
+            seconds, cpu = p3.single_pass_seconds(source, target, chunk=1024)
+        sync.assert_called_once_with()
+        self.assertGreater(seconds, 0)
+        self.assertGreaterEqual(cpu, 0)
         self.assertFalse(os.path.exists(target))
 
     def test_p4_names_the_longest_step_and_judges_warm_only(self):
