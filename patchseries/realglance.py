@@ -102,7 +102,7 @@ base_image_colocation = {colocation}
 log_file = {root}/glance-api.log
 
 [database]
-connection = sqlite:///{root}/glance.sqlite
+connection = sqlite:///{db_path}
 
 [glance_store]
 default_backend = {default}
@@ -163,6 +163,7 @@ class RealGlance(object):
         text = _CONF.format(
             backends=', '.join('%s:file' % s for s in self.stores),
             default=self.stores[0], url=self.url, root=self.root,
+            db_path=self.db_path,
             colocation=self.colocation, policy=self.policy_path)
         self.set_policy({})
         for store in self.stores:
@@ -319,6 +320,11 @@ class RealGlance(object):
         raise exceptions.PatchSeriesError(
             'glance did not answer /healthcheck within %ds (last: %s); '
             'see %s' % (timeout, last, self.log_path))
+
+    @property
+    def db_path(self):
+        """Glance's sqlite database file."""
+        return os.path.join(self.root, 'glance.sqlite')
 
     @property
     def log_path(self):

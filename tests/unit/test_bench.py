@@ -263,8 +263,24 @@ class TestFigureRows(base.TestCase):
         ratio = rows['our copy-image / single-pass limit, 100 MiB']
         self.assertEqual([0.8], ratio.values)
         self.assertTrue(ratio.met)
-        # Runs of before the CPU seconds were recorded: no CPU rows.
-        self.assertFalse([r for r in rows if 'CPU' in r])
+        # Runs of before the CPU seconds and the parallel passes were
+        # recorded: no rows of them.
+        self.assertFalse([r for r in rows if 'CPU' in r or 'at once' in r])
+
+    def test_p3_against_two_single_passes_at_once(self):
+        runs = [{'repeat': 0, 'bytes': 100 * MiB, 'poll_seconds': 0.05,
+                 'seconds': {'upstream': 4.0, 'copy': 1.0,
+                             'colocation': 2.5, 'single_pass': 0.8,
+                             'parallel_passes': 1.2, 'cp': 0.5}}]
+        rows = dict((r.what, r) for r in p3.p3_rows(runs))
+        ratio = rows['two single passes at once / single-pass limit, '
+                     '100 MiB']
+        self.assertAlmostEqual(0.8 / 1.2, ratio.values[0])
+        ratio = rows['our copy-image / two single passes at once, 100 MiB']
+        self.assertEqual([1.2], ratio.values)
+        self.assertIsNone(ratio.met)
+        self.assertEqual(
+            [100 / 1.2], rows['two single passes at once, 100 MiB'].values)
 
     def test_p3_cpu_per_store_against_the_limit(self):
         runs = [{'repeat': 0, 'bytes': 2 * GiB, 'poll_seconds': 0.05,
@@ -299,6 +315,35 @@ class TestFigureRows(base.TestCase):
         self.assertGreater(seconds, 0)
         self.assertGreaterEqual(cpu, 0)
         self.assertFalse(os.path.exists(target))
+
+    def test_p3_parallel_passes_write_each_target(self):
+        source = os.path.join(self.tmp, 'image')
+        with open(source, 'wb') as f:
+            f.write(b'x' * 3000)
+        targets = [os.path.join(self.tmp, 'a'), os.path.join(self.tmp, 'b')]
+        written = []
+        real_open = open
+
+        def recording_open(path, mode='r', *args, **kwargs):
+            if 'w' in mode:
+                written.append(path)
+            return real_open(path, mode, *args, **kwargs)
+
+        with mock.patch.object(p3, '_sync'), \
+                mock.patch('builtins.open', recording_open):
+            self.assertGreater(
+                p3.parallel_passes_seconds(source, targets, chunk=1024), 0)
+        self.assertEqual(sorted(targets), sorted(written))
+        self.assertFalse([t for t in targets if os.path.exists(t)])
+
+    def test_p3_parallel_passes_report_a_failing_target(self):
+        source = os.path.join(self.tmp, 'image')
+        with open(source, 'wb') as f:
+            f.write(b'x')
+        with mock.patch.object(p3, '_sync'):
+            self.assertRaises(
+                bench.BenchError, p3.parallel_passes_seconds, source,
+                [os.path.join(self.tmp, 'missing', 'a')])
 
     def test_p4_names_the_longest_step_and_judges_warm_only(self):
         runs = [{'project': 'nova', 'release': '2026.2', 'cache': 'cold',
@@ -743,3 +788,55 @@ class TestPlot(base.TestCase):
         plot.plot(runs, path, 'a machine')
         with open(path, 'rb') as f:
             self.assertEqual(b'\x89PNG\r\n\x1a\n', f.read(8))
+
+
+class TestP3Locations(base.TestCase):
+    """P3 watches the copies in a database shaped like Glance's."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.tmp, 'glance.sqlite')
+        self._write(
+            'CREATE TABLE image_locations (id INTEGER PRIMARY KEY, '
+            'image_id VARCHAR(36), value TEXT, meta_data TEXT, status '
+            'VARCHAR(30), deleted BOOLEAN)',
+            'CREATE TABLE image_properties (id INTEGER PRIMARY KEY, '
+            'image_id VARCHAR(36), name VARCHAR(255), value TEXT, deleted '
+            'BOOLEAN)')
+        self.locations = p3._Locations(self.path)
+        self.addCleanup(self.locations.close)
+
+    def _write(self, *statements):
+        db = sqlite3.connect(self.path)
+        with db:
+            for sql in statements:
+                db.execute(sql)
+        db.close()
+
+    def _location(self, image, store, status='active', deleted=0):
+        self._write(
+            "INSERT INTO image_locations (image_id, value, meta_data, "
+            "status, deleted) VALUES ('%s', 'file:///%s/%s', '%s', '%s', %d)"
+            % (image, store, image, json.dumps({'store': store}), status,
+               deleted))
+
+    def test_only_active_locations_count(self):
+        self._location('i-1', 'store1')
+        self._location('i-1', 'store2', status='pending')
+        self._location('i-1', 'store3', deleted=1)
+        self._location('i-2', 'store3')
+        self.assertEqual({'store1'}, self.locations.stores('i-1'))
+        # Written by Glance while the bench watches.
+        self._location('i-1', 'store2')
+        self.assertEqual({'store1', 'store2'}, self.locations.stores('i-1'))
+
+    def test_failed_stores(self):
+        self.assertEqual('', self.locations.failed('i-1'))
+        self._write("INSERT INTO image_properties (image_id, name, value, "
+                    "deleted) VALUES ('i-1', 'os_glance_failed_import', "
+                    "'store3', 0)")
+        self.assertEqual('store3', self.locations.failed('i-1'))
+
+    def test_the_database_is_only_read(self):
+        self.assertRaises(sqlite3.OperationalError, self.locations.db.execute,
+                          "DELETE FROM image_locations")
