@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import sys
+import types
 from unittest import mock
 
 import ddt
@@ -24,6 +25,7 @@ from patchseries.bench import plot
 from patchseries.bench import report
 from patchseries import clients
 from patchseries.clients import benchmeasure
+from patchseries.clients import cinder_client
 from patchseries import main
 from tests import base
 
@@ -86,6 +88,29 @@ class TestMeasure(base.TestCase):
         growth = result['rss_peak_kib'] - result['rss_before_kib']
         self.assertLess(growth, 32 * 1024)
         self.assertGreaterEqual(result['cpu_seconds'], 0)
+
+
+class TestCinderDriverHub(base.TestCase):
+    """The Cinder driver starts eventlet's hub before its first upload."""
+
+    def test_hub_starts_before_the_warm_up(self):
+        calls = mock.Mock()
+        tpool = calls.tpool
+        measure = calls.benchmeasure
+        measure.serve.side_effect = lambda upload, warmup, code: calls.warmup
+        modules = {'eventlet': types.SimpleNamespace(tpool=tpool),
+                   'eventlet.tpool': tpool, 'benchmeasure': measure,
+                   'cinder': mock.Mock(), 'cinder.image': mock.Mock(),
+                   'cinder.image.glance': mock.Mock(),
+                   'cinder.image.image_utils': mock.Mock()}
+        with mock.patch.dict(sys.modules, modules):
+            cinder_client.bench(mock.Mock(), mock.Mock(), mock.Mock(),
+                                mock.Mock(), self.tmp, {'warmup': 1})
+        names = [c[0] for c in calls.mock_calls]
+        self.assertIn('tpool.execute', names)
+        self.assertIn('benchmeasure.serve', names)
+        self.assertLess(names.index('tpool.execute'),
+                        names.index('benchmeasure.serve'))
 
 
 class TestRow(base.TestCase):
