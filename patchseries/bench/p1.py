@@ -9,6 +9,15 @@ Beside the clock, the same drivers run under callgrind: the instructions
 each upload runs, at two sizes, split into a per-byte part and a
 per-upload part, patched against unpatched. Those counts repeat to
 within 0.03% from run to run, so they can resolve the 1% the clock cannot.
+
+Repeatable is not yet comparable: both sides must start each upload from
+the same state, or the count measures that state. Two things did not,
+and made Cinder's patched code look 1.6% dearer per MiB: where eventlet's
+hub was first entered, which decides how much stack every tpool hand-off
+copies (the Cinder driver now starts the hub before its warm-up, see
+``cinder_client.start_hub``), and a garbage collection that fell on one
+size of one side (``benchmeasure.measure`` now collects before each
+upload, uncounted).
 """
 
 import contextlib

@@ -5,12 +5,14 @@ The figures themselves need the upstream environments ``verify`` builds;
 anything.
 """
 
+import gc
 import json
 import os
 import sqlite3
 import sys
 import types
 from unittest import mock
+import weakref
 
 import ddt
 
@@ -88,6 +90,30 @@ class TestMeasure(base.TestCase):
         growth = result['rss_peak_kib'] - result['rss_before_kib']
         self.assertLess(growth, 32 * 1024)
         self.assertGreaterEqual(result['cpu_seconds'], 0)
+
+
+class TestMeasureStartsAlike(base.TestCase):
+    """Every measured upload starts from the same state of the process."""
+
+    def test_garbage_of_earlier_work_is_collected_before_the_upload(self):
+        class Node(object):
+            pass
+
+        node = Node()
+        node.me = node  # a cycle only the collector frees
+        left = weakref.ref(node)
+        del node
+        seen = []
+        benchmeasure.measure(lambda: seen.append(left() is None), 1)
+        self.assertEqual([True], seen)
+
+    def test_the_upload_starts_with_no_collection_pending(self):
+        kept = [[] for _ in range(600)]  # young objects, not collected
+        counts = []
+        benchmeasure.measure(lambda: counts.append(gc.get_count()), 1)
+        self.assertEqual((0, 0), counts[0][1:])
+        self.assertLess(counts[0][0], 100)
+        del kept
 
 
 class TestCinderDriverHub(base.TestCase):
