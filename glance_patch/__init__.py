@@ -165,6 +165,9 @@ FEATURES = {
     'colocation': 'Ie08a476a5e506ae0b72325eeeb6ff34105cd9935',
     'colocate_policy': 'Ia94576bdf8c2436c883af3380e9c9a3cbb5a7c0e',
     'base_ref_property': 'I12c7c319ae443eb4bca5cdbbfa491816cadfba45',
+    # copy-image without staging when max_parallel_stores > 1 (commit 11,
+    # 2026.2 only).
+    'direct_copy': 'I49ad5abfe9ab519678b58faea7f3bf151bc71223',
 }
 
 EXTRAS = ()

@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -52,6 +53,11 @@ _DEFAULT_RULES = (
     'for r in policies.list_rules())))')
 
 WRITABLE_STORES = ('store1', 'store2', 'store3')
+
+# What Glance commit 11 logs as a copy-image starts without staging.
+_DIRECT_COPY_RE = re.compile(
+    r'Copying image (?P<image>[0-9a-f-]+) directly to stores '
+    r'(?P<stores>[^ ,]+(?:,[^ ,]+)*), \d+ at a time')
 
 _PASTE = """\
 [composite:glance-api]
@@ -192,6 +198,32 @@ class RealGlance(object):
 
     def store_dir(self, store):
         return os.path.join(self.root, store)
+
+    @property
+    def glance_log_path(self):
+        """Glance's own log (``[DEFAULT] log_file``)."""
+        return os.path.join(self.root, 'glance-api.log')
+
+    def direct_copies(self, image_id):
+        """The target stores of each direct copy of ``image_id``.
+
+        Glance commit 11 logs each copy-image that it makes without
+        staging (``[image_import_opts] max_parallel_stores`` above 1):
+        "Copying image <id> directly to stores <a>,<b>, <n> at a time".
+
+        :returns: ``[[store, ...], ...]`` in log order; ``[]`` when
+            Glance logged none.
+        """
+        found = []
+        try:
+            with open(self.glance_log_path, errors='replace') as f:
+                for line in f:
+                    match = _DIRECT_COPY_RE.search(line)
+                    if match and match.group('image') == image_id:
+                        found.append(match.group('stores').split(','))
+        except FileNotFoundError:
+            pass
+        return found
 
     @property
     def policy_path(self):

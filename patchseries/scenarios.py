@@ -8,6 +8,7 @@ Glance and against the real one; a row whose answers differ is a defect
 of the fake.
 """
 
+import hashlib
 import io
 import logging
 import os
@@ -40,11 +41,19 @@ class Glance(object):
     """
 
     def __init__(self, name, url, recorder=None, faults=None, images=None,
-                 set_policy=None):
+                 set_policy=None, staging_dir=None, direct_copies=None,
+                 parallel_stores=1):
         self.name = name
         self.url = url
         self.recorder = recorder
         self.faults = faults
+        # The folder of Glance's staging store.
+        self.staging_dir = staging_dir
+        # direct_copies(image id): the target stores of each direct copy
+        # of the image (Glance commit 11) that Glance logged.
+        self.direct_copies = direct_copies
+        # Its [image_import_opts] max_parallel_stores.
+        self.parallel_stores = parallel_stores
         # The fake's image store, for states an API cannot make (an
         # image whose data is only in a read-only store).
         self.images = images
@@ -118,6 +127,14 @@ class Bases(object):
         glance.upload(self.foreign_private, b'theirs', project=OTHER_PROJECT,
                       store='store3')
         self.queued = glance.new_image(name='never uploaded')
+        # NOTE: base images are only ever copied with allow_failure (all
+        # stores need not succeed): where() says if one failed.
+        self.three_stores = glance.new_image(name='base in three stores',
+                                             visibility='private')
+        glance.upload(self.three_stores, b'base in three', store='store1')
+        admin.images.image_import(self.three_stores, method='copy-image',
+                                  stores=['store2', 'store3'])
+        glance.where(self.three_stores)
         self.read_only_only = None
         if glance.images is not None and 'readonly' in glance.images.stores:
             record = glance.images.create({'name': 'read-only base',
@@ -138,8 +155,10 @@ COPY_SIZE = 128 * 1024 * 1024
 WAIT = 60.0
 
 
-def _colocated_upload(glance, bases):
+def _colocated_upload(glance, bases, base=None):
     """Upload with the base ref; wait until the co-location copy runs.
+
+    :param base: the base image (default: ``bases.two_stores``).
 
     On the fake, this arms a ``copy`` fault that the caller clears once
     the copy is over.
@@ -153,7 +172,7 @@ def _colocated_upload(glance, bases):
         glance.faults.arm('slow', kind='copy', count=1, delay=COPY_PAUSE)
     image_id = glance.new_image(name='row')
     answer = glance.upload(image_id, data=bytes(size),
-                           headers={BASE_REF: bases.two_stores})
+                           headers={BASE_REF: base or bases.two_stores})
     if answer != 'ok':
         return image_id, 'upload answered %s' % answer, None
     client = glance.client(None)
@@ -253,23 +272,27 @@ def _copy_writing(glance, dirs, image_id, timeout=WAIT):
         time.sleep(0.02)
 
 
-def _upload_then_wait_for_copy(glance, bases):
+def _upload_then_wait_for_copy(glance, bases, base=None):
     """A co-located upload whose copy is writing, or ``outcome``.
 
     :returns: ``(store dirs, image id, state, copy task id, outcome)``;
         outcome is None when the row may go on.
     """
     dirs = _store_dirs(glance)
-    image_id, state, task_id = _colocated_upload(glance, bases)
+    image_id, state, task_id = _colocated_upload(glance, bases, base)
     if state == 'copying':
         state = _copy_writing(glance, dirs, image_id)
     outcome = None if state in ('copying', 'no copy') else {'outcome': state}
     return dirs, image_id, state, task_id, outcome
 
 
-def _delete_during_copy(glance, bases):
+def _delete_during_copy(glance, bases, base=None, how=False):
+    """Delete the upload while its co-location copy writes.
+
+    :param how: say how the copy went (:func:`_copied_how`) first.
+    """
     dirs, image_id, state, task_id, outcome = _upload_then_wait_for_copy(
-        glance, bases)
+        glance, bases, base)
     if outcome:
         return outcome
     try:
@@ -280,7 +303,248 @@ def _delete_during_copy(glance, bases):
     # delete is counted too.
     _wait_task_end(glance, task_id)
     left = _data_left(dirs, image_id)
+    if how and state != 'no copy':
+        state = '%s: %s' % (_copied_how(glance, image_id), state)
     return {'outcome': '%s, deleted, %s' % (state, left)}
+
+
+# The direct copy of Glance commit 11: with [image_import_opts]
+# max_parallel_stores above 1, copy-image (and so every co-location copy)
+# reads the image once and writes up to that many stores from that read,
+# without staging it. These rows run on a Glance of their own, fake and
+# real, started with PARALLEL_STORES (see patchseries.table); a release
+# without the commit copies as upstream does there (staged, one store
+# after the other), and its rows expect that.
+PARALLEL_STORES = 3
+# Random data (a copy whose chunks were reordered must not match), in
+# several of the direct copy's 1 MiB chunks and a tail.
+DIRECT_SIZE = 5 * 1024 * 1024 + 12345
+NOT_RUN_PARALLEL = 'not run: needs another max_parallel_stores'
+NOT_RUN_COPY_PATH = 'not run: cannot tell how Glance copied here'
+
+
+def _copied_how(glance, image_id):
+    """How Glance copied the image.
+
+    ``direct to <stores>`` for each direct copy Glance logged, else
+    ``staged``: the copy path before commit 11, and the only other one
+    copy-image has.
+    """
+    copies = glance.direct_copies(image_id)
+    if not copies:
+        return 'staged'
+    return ' + '.join('direct to %s' % ','.join(sorted(stores))
+                      for stores in copies)
+
+
+def _data_check(dirs, image_id, stores, data):
+    """Whether each store's file of the image is ``data``, byte for byte.
+
+    Compared by size, MD5 and SHA-512 with what was uploaded and what
+    Glance recorded on the image.
+
+    :returns: ``data ok``, or which store differs.
+    """
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    sha = hashlib.sha512(data).hexdigest()
+    bad = []
+    for store in stores:
+        path = os.path.join(dirs[store], image_id)
+        if not os.path.isfile(path):
+            bad.append('%s: no file' % store)
+            continue
+        got_md5 = hashlib.md5(usedforsecurity=False)
+        got_sha = hashlib.sha512()
+        size = 0
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1024 * 1024), b''):
+                got_md5.update(chunk)
+                got_sha.update(chunk)
+                size += len(chunk)
+        if (size, got_md5.hexdigest(), got_sha.hexdigest()) != (
+                len(data), md5, sha):
+            bad.append('%s differs' % store)
+    return 'data: %s' % ', '.join(bad) if bad else 'data ok'
+
+
+def _recorded_check(image, data):
+    """Whether Glance recorded the uploaded data's size and hashes."""
+    recorded = (image.get('size'), image.get('checksum'),
+                image.get('os_hash_value'))
+    if recorded == (len(data), hashlib.md5(data, usedforsecurity=False)
+                    .hexdigest(), hashlib.sha512(data).hexdigest()):
+        return None
+    return 'recorded size or hash differs'
+
+
+def _staging_check(glance, image_id):
+    left = [name for name in os.listdir(glance.staging_dir)
+            if name.startswith(image_id)]
+    return 'staging empty' if not left else 'left in staging'
+
+
+def _task_statuses(glance, image_id, timeout=WAIT):
+    """The statuses of the image's tasks once none is running.
+
+    :returns: ``tasks: success`` and the like, ``no task``.
+    """
+    client = glance.client(None)
+    deadline = time.monotonic() + timeout
+    while True:
+        _resp, body = client.http_client.get(
+            '/v2/images/%s/tasks' % image_id)
+        statuses = [task['status'] for task in body.get('tasks', [])]
+        running = [s for s in statuses if s in ('pending', 'processing')]
+        if not running or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if not statuses:
+        return 'no task'
+    return 'tasks: %s' % ','.join(sorted(statuses))
+
+
+def _copy_image(glance, image_id, stores, allow_failure):
+    """An admin's copy-image import: ``202`` or the refusal's status."""
+    admin = glance.client(PROJECT, roles=('admin',))
+    try:
+        admin.images.image_import(image_id, method='copy-image',
+                                  stores=stores, allow_failure=allow_failure)
+    except glance_exc.HTTPException as exc:
+        return exc.code
+    return 202
+
+
+def _needs_copy_path(run):
+    """Run ``run(glance, bases)`` where the row can see how Glance copied.
+
+    A row of PARALLEL_STORES runs on a Glance started with it only.
+    """
+    def row(glance, bases, env):
+        if glance.direct_copies is None or glance.staging_dir is None:
+            return {'outcome': NOT_RUN_COPY_PATH}
+        return run(glance, bases)
+    return row
+
+
+def _copy_image_row(glance, bases):
+    """copy-image of an image in store1 into store2 and store3.
+
+    All stores must succeed. Then: each store's data, nothing in
+    staging, the task's status, and a second copy-image (into every
+    store; nothing is left to copy) that Glance accepts only once the
+    first released the image's import lock.
+    """
+    dirs = _store_dirs(glance)
+    data = os.urandom(DIRECT_SIZE)
+    image_id = glance.new_image(name='row')
+    answer = glance.upload(image_id, data=data, store='store1')
+    if answer != 'ok':
+        return {'outcome': 'upload answered %s' % answer}
+    answer = _copy_image(glance, image_id, ['store2', 'store3'], False)
+    if answer != 202:
+        return {'outcome': 'copy-image answered %s' % answer}
+    where = glance.where(image_id)
+    stores = sorted(s for s in where['stores'].split(',') if s)
+    checks = [_data_check(dirs, image_id, stores, data),
+              _staging_check(glance, image_id),
+              _task_statuses(glance, image_id)]
+    recorded = _recorded_check(glance.client(None).images.get(image_id),
+                               data)
+    if recorded:
+        checks.append(recorded)
+    if where['pending'] or where['failed']:
+        checks.append('pending: %s, failed: %s' % (
+            where['pending'] or '-', where['failed'] or '-'))
+    admin = glance.client(PROJECT, roles=('admin',))
+    try:
+        admin.images.image_import(image_id, method='copy-image',
+                                  all_stores=True)
+        checks.append('again: 202')
+    except glance_exc.HTTPException as exc:
+        checks.append('again: %s' % exc.code)
+    return {'outcome': '%s: %s; %s' % (_copied_how(glance, image_id),
+                                       ','.join(stores), '; '.join(checks))}
+
+
+def _colocated_three_row(glance, bases):
+    """An upload following a base image in store1, store2 and store3.
+
+    It lands in store1 (the lowest id of the base's stores, all of the
+    same weight); its co-location copy writes store2 and store3.
+    """
+    dirs = _store_dirs(glance)
+    data = os.urandom(DIRECT_SIZE)
+    image_id = glance.new_image(name='row')
+    answer = glance.upload(image_id, data=data,
+                           headers={BASE_REF: bases.three_stores})
+    if answer != 'ok':
+        return {'outcome': 'upload answered %s' % answer}
+    where = glance.where(image_id)
+    stores = sorted(s for s in where['stores'].split(',') if s)
+    tasks = _task_statuses(glance, image_id)
+    how = 'no copy' if tasks == 'no task' else _copied_how(glance, image_id)
+    text = '%s: %s; %s; %s' % (how, ','.join(stores),
+                               _data_check(dirs, image_id, stores, data),
+                               tasks)
+    if where['pending'] or where['failed']:
+        text += '; pending: %s, failed: %s' % (where['pending'] or '-',
+                                               where['failed'] or '-')
+    return {'outcome': text}
+
+
+def _failing_store_row(glance, bases):
+    """copy-image into store2 and store3 while store3's folder is gone.
+
+    As a store whose mount went away: every write into it fails (the
+    table's Glance runs as root, which a read-only folder would not
+    stop). All stores need not succeed. Then the folder is put back and
+    the image copied into store3 again, which Glance accepts only once
+    the first copy released the import lock.
+    """
+    dirs = _store_dirs(glance)
+    data = os.urandom(DIRECT_SIZE)
+    image_id = glance.new_image(name='row')
+    answer = glance.upload(image_id, data=data, store='store1')
+    if answer != 'ok':
+        return {'outcome': 'upload answered %s' % answer}
+    folder = dirs['store3']
+    away = folder + '.away'
+    os.rename(folder, away)
+    try:
+        answer = _copy_image(glance, image_id, ['store2', 'store3'], True)
+        if answer != 202:
+            return {'outcome': 'copy-image answered %s' % answer}
+        where = glance.where(image_id)
+        tasks = _task_statuses(glance, image_id)
+    finally:
+        os.rename(away, folder)
+    stores = sorted(s for s in where['stores'].split(',') if s)
+    left = ('nothing in store3' if not any(
+        name.startswith(image_id) for name in os.listdir(folder))
+        else 'data in store3')
+    text = '%s: %s, failed: %s; %s; %s; %s' % (
+        _copied_how(glance, image_id), ','.join(stores),
+        where['failed'] or '-', _data_check(dirs, image_id, stores, data),
+        left, tasks)
+    answer = _copy_image(glance, image_id, ['store3'], False)
+    if answer != 202:
+        return {'outcome': '%s; again: %s' % (text, answer)}
+    again = glance.where(image_id)
+    stores = sorted(s for s in again['stores'].split(',') if s)
+    text += '; again: %s, failed: %s, %s' % (
+        ','.join(stores), again['failed'] or '-',
+        _data_check(dirs, image_id, stores, data))
+    return {'outcome': text}
+
+
+def _delete_during_copy_to_two(glance, bases):
+    """Delete an upload while its copy writes two stores at once."""
+    try:
+        return _delete_during_copy(glance, bases, base=bases.three_stores,
+                                   how=True)
+    finally:
+        if glance.faults is not None:
+            glance.faults.clear()
 
 
 def _update_during_copy(glance, bases):
@@ -369,10 +633,14 @@ class Row(object):
     :param releases: ``{release name: {'expect': ..., 'wire': ...}}``
         where an older release really behaves differently; each key
         replaces the row's own for that release only.
+    :param parallel_stores: the ``[image_import_opts]
+        max_parallel_stores`` of the Glance the row runs on; a Glance
+        started otherwise does not run it.
     """
 
     def __init__(self, name, run, expect, needs=(), wire=None,
-                 glance_alone=False, releases=None):
+                 glance_alone=False, releases=None, parallel_stores=1):
+        self.parallel_stores = parallel_stores
         self.name = name
         self.run = run
         self.expect = expect
@@ -454,6 +722,59 @@ def _glance_row(name, patched, upstream, **kwargs):
     return Row(name, lambda g, b, env: _plain(g, b, **kwargs), expect)
 
 
+def copied_how(state, stores):
+    """How a copy into ``stores`` goes with PARALLEL_STORES.
+
+    >>> copied_how({'glance': True}, 'store2,store3')
+    'direct to store2,store3'
+    >>> copied_how({'glance': Partial(['direct_copy'])}, 'store2,store3')
+    'staged'
+    >>> copied_how({'glance': False}, 'store2,store3')
+    'staged'
+    """
+    if has(state, 'glance', 'direct_copy'):
+        return 'direct to %s' % stores
+    return 'staged'
+
+
+def _parallel_row(name, run, expect):
+    return Row('max_parallel_stores = %d: %s' % (PARALLEL_STORES, name),
+               _needs_copy_path(run), expect,
+               parallel_stores=PARALLEL_STORES)
+
+
+# Glance commit 11's direct copy, end to end (see PARALLEL_STORES).
+DIRECT_COPY_ROWS = (
+    _parallel_row(
+        'copy-image store1 -> store2, store3: data, staging, lock',
+        _copy_image_row,
+        lambda state: '%s: store1,store2,store3; data ok; staging empty; '
+        'tasks: success; again: 202' % copied_how(state, 'store2,store3')),
+    _parallel_row(
+        'upload following a base in store1, store2, store3 -> copies land',
+        _colocated_three_row,
+        lambda state: (
+            '%s: store1,store2,store3; data ok; tasks: success'
+            % copied_how(state, 'store2,store3')
+            if has(state, 'glance', 'colocation') else
+            'no copy: store1; data ok; no task')),
+    _parallel_row(
+        'delete during the co-location copy to two stores -> no data left',
+        _delete_during_copy_to_two,
+        lambda state: (
+            '%s: copying, deleted, no data left'
+            % copied_how(state, 'store2,store3')
+            if has(state, 'glance', 'colocation') else
+            'no copy, deleted, no data left')),
+    _parallel_row(
+        'copy-image -> store2, store3 with store3 gone, failure allowed',
+        _failing_store_row,
+        lambda state: '%s: store1,store2, failed: store3; data ok; '
+        'nothing in store3; tasks: success; again: store1,store2,store3, '
+        'failed: -, data ok' % copied_how(state, 'store2,store3')),
+)
+
+
 GLANCE_ROWS = (
     _glance_row('no header -> default store', 'store1', 'store1'),
     _glance_row('store header', 'store3', 'store3', store='store3'),
@@ -525,7 +846,7 @@ GLANCE_ROWS = (
             'store2, failed: store3' if has(state, 'glance',
                                             'colocate_policy') else
             '%s, failed: -' % landing(state))),
-)
+) + DIRECT_COPY_ROWS
 
 
 NOT_RUN = 'not run: needs fault injection'
@@ -914,7 +1235,10 @@ def run_rows(glance, rows=GLANCE_ROWS, env=None):
         for row in rows:
             first = len(glance.recorder.entries()) if glance.recorder else 0
             try:
-                result = row.run(glance, bases, env)
+                if row.parallel_stores != glance.parallel_stores:
+                    result = {'outcome': NOT_RUN_PARALLEL}
+                else:
+                    result = row.run(glance, bases, env)
             except Exception as exc:  # a row must report, not stop the table
                 result = {'outcome': 'error: %s' % exc}
             if glance.recorder:
@@ -986,7 +1310,8 @@ def format_table(columns, state, rows=GLANCE_ROWS, release=None):
             got = outcome(results.get(row.name, {}))
             cells.append(str(got))
             if got not in (NOT_RUN, NOT_RUN_READ_ONLY, NOT_RUN_CINDER,
-                           NOT_RUN_POLICY, NOT_RUN_RECORDER):
+                           NOT_RUN_POLICY, NOT_RUN_RECORDER,
+                           NOT_RUN_PARALLEL, NOT_RUN_COPY_PATH):
                 ok = ok and got == expected
         wire = columns[0][1].get(row.name, {}).get('wire', '')
         expected_wire = row.expected_wire(state, release)

@@ -58,7 +58,22 @@ def upstream_checkout(sides, keep=()):
             repo.run('checkout', '--quiet', branch)
 
 
+def _by_parallel_stores(rows):
+    """``[(max_parallel_stores, rows)]``: each needs a Glance of its own."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(row.parallel_stores, []).append(row)
+    return sorted(groups.items())
+
+
 def _fake_column(state, rows, envs):
+    results = {}
+    for parallel, group in _by_parallel_stores(rows):
+        results.update(_fake_glance_rows(state, group, envs, parallel))
+    return results
+
+
+def _fake_glance_rows(state, rows, envs, parallel_stores):
     # NOTE: the fake does what the release's glance series does: an
     # older release whose series stops early lacks some of its features.
     fake = fake_fixture.FakeGlanceFixture(
@@ -66,24 +81,39 @@ def _fake_column(state, rows, envs):
         colocation=scenarios.has(state, 'glance', 'colocation'),
         base_ref_property=scenarios.has(state, 'glance',
                                         'base_ref_property'),
-        colocate_policy=scenarios.has(state, 'glance', 'colocate_policy'))
+        colocate_policy=scenarios.has(state, 'glance', 'colocate_policy'),
+        parallel_stores=parallel_stores,
+        direct_copy=scenarios.has(state, 'glance', 'direct_copy'))
     fake.setUp()
     try:
         return scenarios.run_rows(
             scenarios.Glance('fake', fake.url, recorder=fake.recorder,
                              faults=fake.faults, images=fake.images,
-                             set_policy=fake.app.set_policy),
+                             set_policy=fake.app.set_policy,
+                             staging_dir=fake.images.staging_dir,
+                             direct_copies=fake.app.direct_copies.get,
+                             parallel_stores=parallel_stores),
             rows, envs)
     finally:
         fake.cleanUp()
 
 
 def _real_column(rows, envs, glance_side, work_dir):
-    with realglance.serving(glance_side.bin_dir, work_dir) as server:
-        return scenarios.run_rows(
-            scenarios.Glance('real', server.url,
-                             set_policy=server.set_policy),
-            rows, envs)
+    results = {}
+    for parallel, group in _by_parallel_stores(rows):
+        options = {}
+        if parallel != 1:
+            options['parallel_stores'] = parallel
+        with realglance.serving(glance_side.bin_dir, work_dir,
+                                **options) as server:
+            results.update(scenarios.run_rows(
+                scenarios.Glance('real', server.url,
+                                 set_policy=server.set_policy,
+                                 staging_dir=server.store_dir('staging'),
+                                 direct_copies=server.direct_copies,
+                                 parallel_stores=parallel),
+                group, envs))
+    return results
 
 
 def _columns(state, rows, envs, glance_side, work_dir, concurrent=True):

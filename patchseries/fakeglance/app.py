@@ -10,7 +10,14 @@ What it simplifies, on purpose:
   models one rule: ``colocate_image: "!"`` (nobody may have an upload
   co-located).
 - Import methods: ``glance-direct``, which imports while answering, and
-  ``copy-image``, whose copies run in a thread.
+  ``copy-image``, whose copies run in a thread. A copy holds the image's
+  import lock (``os_glance_import_task``) and has a task, shown by
+  ``GET /v2/images/{id}/tasks``. It stages the image first and writes one
+  store after the other, as Glance does; with ``direct_copy`` (Glance
+  commit 11) and ``parallel_stores`` above 1 (``[image_import_opts]
+  max_parallel_stores``), it reads the image once and writes up to that
+  many stores from that read, without staging, and remembers it
+  (:attr:`FakeGlance.direct_copies`) as Glance logs it.
 """
 
 import http
@@ -40,6 +47,7 @@ _ROUTES = (
     ('DELETE', r'^/v2/images/(?P<image_id>[^/]+)$', 'delete'),
     ('PUT', r'^/v2/images/(?P<image_id>[^/]+)/file$', 'upload'),
     ('GET', r'^/v2/images/(?P<image_id>[^/]+)/file$', 'download'),
+    ('GET', r'^/v2/images/(?P<image_id>[^/]+)/tasks$', 'image_tasks'),
     ('GET', r'^/v2/info/stores$', 'stores'),
     ('GET', r'^/v2/info/stores/detail$', 'stores_detail'),
     ('POST', r'^/v2/images/(?P<image_id>[^/]+)/locations$', 'add_location'),
@@ -143,11 +151,21 @@ class FakeGlance(object):
         ``base_image_ref`` property (Glance's ``base_image_ref_property``).
     :param colocate_policy: honour a ``colocate_image`` rule (a series
         without that policy copies whatever the rule says).
+    :param parallel_stores: Glance's ``[image_import_opts]
+        max_parallel_stores``.
+    :param direct_copy: with ``parallel_stores`` above 1, copy without
+        staging, one read for all target stores (Glance commit 11).
     """
 
     def __init__(self, images, recorder, faults, base_image_ref_support=True,
                  colocation=True, base_ref_property=True,
-                 colocate_policy=True):
+                 colocate_policy=True, parallel_stores=1, direct_copy=True):
+        self.parallel_stores = parallel_stores
+        self.direct_copy = direct_copy
+        # {image id: [[target stores of one direct copy], ...]}
+        self.direct_copies = {}
+        # {image id: [task, ...]}, the tasks of its copies.
+        self.tasks = {}
         self.colocate_policy = colocate_policy
         self.images = images
         self.recorder = recorder
@@ -424,6 +442,9 @@ class FakeGlance(object):
         if record['status'] != 'active':
             raise errors.Conflict('Image needs to be in active state to '
                                   'copy it')
+        if record.get('os_glance_import_task'):
+            # NOTE: Glance's import lock, before the stores are looked at.
+            raise errors.Conflict('Image has active task')
         have = set(loc['metadata']['store'] for loc in record['locations'])
         if body.get('all_stores'):
             targets = [s for s in self.images.stores
@@ -433,8 +454,15 @@ class FakeGlance(object):
             for store_id in targets:
                 if store_id not in self.images.stores:
                     raise errors.BadRequest('Unknown store %s' % store_id)
-        self._start_copies(image_id, targets)
+        self._start_copies(image_id, targets,
+                           body.get('all_stores_must_succeed', True))
         return self._respond(start_response, 202)
+
+    def _do_image_tasks(self, request, start_response, image_id):
+        self._find(request, image_id)
+        with self.images.lock:
+            tasks = [dict(task) for task in self.tasks.get(image_id, [])]
+        return self._respond(start_response, 200, {'tasks': tasks})
 
     def _glance_direct(self, request, start_response, record, body):
         """Import the staged data into the requested stores.
@@ -574,44 +602,107 @@ class FakeGlance(object):
             return
         self._start_copies(image_id, targets)
 
-    def _start_copies(self, image_id, targets):
+    def _start_copies(self, image_id, targets, must_succeed=True):
         if not targets:
             return
-        self.images.update(image_id, {
-            'os_glance_importing_to_stores': ','.join(targets),
-            'os_glance_failed_import': ''})
-        thread = threading.Thread(target=self._copy, args=(image_id, targets),
+        task = {'id': str(uuid.uuid4()), 'image_id': image_id,
+                'type': 'api_image_import', 'status': 'processing'}
+        with self.images.lock:
+            self.tasks.setdefault(image_id, []).append(task)
+            self.images.update(image_id, {
+                'os_glance_import_task': task['id'],
+                'os_glance_importing_to_stores': ','.join(targets),
+                'os_glance_failed_import': ''})
+        thread = threading.Thread(target=self._copy,
+                                  args=(image_id, targets, task,
+                                        must_succeed),
                                   daemon=True)
         self._copies.append(thread)
         thread.start()
 
-    def _copy(self, image_id, targets):
-        for store_id in targets:
-            fault = self.faults.take('copy')
-            failed = (store_id in self.copy_failures or
-                      bool(fault and fault.status))
-            if not failed:
-                try:
-                    if not self.images.copy_to(
-                            image_id, store_id,
-                            pause=fault.delay if fault else 0.0):
-                        return
-                except (OSError, KeyError):
-                    failed = True
+    def _copy(self, image_id, targets, task, must_succeed=True):
+        try:
+            if self.direct_copy and self.parallel_stores > 1:
+                done = self._copy_directly(image_id, targets)
+            else:
+                done = self._copy_staged(image_id, targets, must_succeed)
+        finally:
             with self.images.lock:
-                record = self.images.get(image_id)
-                if record is None:
-                    return
-                pending = [s for s in record.get(
-                    'os_glance_importing_to_stores', '').split(',')
-                    if s and s != store_id]
-                changes = {'os_glance_importing_to_stores': ','.join(pending)}
-                if failed:
-                    done = [s for s in record.get(
-                        'os_glance_failed_import', '').split(',') if s]
-                    changes['os_glance_failed_import'] = ','.join(
-                        done + [store_id])
-                self.images.update(image_id, changes)
+                task['status'] = 'success'
+                if self.images.get(image_id) is not None:
+                    self.images.update(image_id, {},
+                                       ['os_glance_import_task'])
+        return done
+
+    def _copy_staged(self, image_id, targets, must_succeed):
+        """Stage the image, then write one store after the other."""
+        try:
+            self.images.stage_copy(image_id)
+        except (OSError, KeyError):
+            return False
+        try:
+            for store_id in targets:
+                fault = self.faults.take('copy')
+                failed = (store_id in self.copy_failures or
+                          bool(fault and fault.status))
+                if not failed:
+                    try:
+                        if not self.images.copy_to(
+                                image_id, store_id,
+                                pause=fault.delay if fault else 0.0,
+                                source=self.images.staged_file(image_id)):
+                            return False
+                    except (OSError, KeyError):
+                        failed = True
+                if not self._copied(image_id, [store_id],
+                                    [store_id] if failed else []):
+                    return False
+        finally:
+            staged = self.images.staged_file(image_id)
+            if os.path.exists(staged):
+                os.unlink(staged)
+        return True
+
+    def _copy_directly(self, image_id, targets):
+        """One read of the image per ``parallel_stores`` target stores."""
+        with self.images.lock:
+            self.direct_copies.setdefault(image_id, []).append(list(targets))
+        for start in range(0, len(targets), self.parallel_stores):
+            batch = targets[start:start + self.parallel_stores]
+            fault = self.faults.take('copy')
+            failed = [s for s in batch if s in self.copy_failures or
+                      (fault and fault.status)]
+            written = self.images.copy_to_many(
+                image_id, [s for s in batch if s not in failed],
+                pause=fault.delay if fault else 0.0)
+            if written is None:
+                return False
+            failed += [s for s in batch if s not in failed and
+                       s not in written]
+            if not self._copied(image_id, batch, failed):
+                return False
+        return True
+
+    def _copied(self, image_id, stores, failed):
+        """Take ``stores`` off the pending ones, list the ``failed``.
+
+        :returns: False when the image is gone.
+        """
+        with self.images.lock:
+            record = self.images.get(image_id)
+            if record is None:
+                return False
+            pending = [s for s in record.get(
+                'os_glance_importing_to_stores', '').split(',')
+                if s and s not in stores]
+            changes = {'os_glance_importing_to_stores': ','.join(pending)}
+            if failed:
+                done = [s for s in record.get(
+                    'os_glance_failed_import', '').split(',') if s]
+                changes['os_glance_failed_import'] = ','.join(
+                    done + list(failed))
+            self.images.update(image_id, changes)
+        return True
 
     def wait_for_copies(self, timeout=30.0):
         """Join the copy threads; True when all of them ended."""

@@ -30,12 +30,18 @@ class FakeGlanceFixture(fixtures.Fixture):
     :param colocate_policy: False ignores a ``colocate_image`` rule.
     :param base_ref_property: False ignores the image's own
         ``base_image_ref`` property (``[DEFAULT] base_image_ref_property``).
+    :param parallel_stores: ``[image_import_opts] max_parallel_stores``.
+    :param direct_copy: False copies as a Glance without commit 11 does
+        (staged, one store after the other) whatever ``parallel_stores``.
     """
 
     def __init__(self, stores=DEFAULT_STORES, default='store1',
                  base_image_ref_support=True, colocation=True, root=None,
-                 base_ref_property=True, colocate_policy=True):
+                 base_ref_property=True, colocate_policy=True,
+                 parallel_stores=1, direct_copy=True):
         super().__init__()
+        self.parallel_stores = parallel_stores
+        self.direct_copy = direct_copy
         self.colocate_policy = colocate_policy
         self.stores = stores
         self.default = default
@@ -55,7 +61,9 @@ class FakeGlanceFixture(fixtures.Fixture):
             base_image_ref_support=self.base_image_ref_support,
             colocation=self.colocation,
             base_ref_property=self.base_ref_property,
-            colocate_policy=self.colocate_policy)
+            colocate_policy=self.colocate_policy,
+            parallel_stores=self.parallel_stores,
+            direct_copy=self.direct_copy)
         self.server = server_mod.LoopbackServer(self.app).start()
         self.addCleanup(self.server.stop)
         self.url = self.server.url

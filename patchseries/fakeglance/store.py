@@ -212,21 +212,42 @@ class ImageStore(object):
             for chunk in iter(lambda: f.read(CHUNK), b''):
                 yield chunk
 
-    def copy_to(self, image_id, store_id, pause=0.0):
+    def _source_file(self, image_id):
+        """The file of the image's first location, or None."""
+        record = self.get(image_id)
+        if record is None:
+            return None
+        store = self.stores[record['locations'][0]['metadata']['store']]
+        return store.file_for(image_id)
+
+    def stage_copy(self, image_id):
+        """Copy the image's data into the staging area.
+
+        Glance's staged copy-image does that first.
+        """
+        source = self._source_file(image_id)
+        if source is None:
+            raise KeyError(image_id)
+        with open(source, 'rb') as src, \
+                open(self.staged_file(image_id), 'wb') as dst:
+            for chunk in iter(lambda: src.read(WRITE_CHUNK), b''):
+                dst.write(chunk)
+
+    def copy_to(self, image_id, store_id, pause=0.0, source=None):
         """Copy the image's data into another store, chunk by chunk.
 
         :param pause: seconds to wait after the first chunk is written.
+        :param source: the file to read (default: the image's first
+            location).
         :returns: False when the image was deleted meanwhile; what the
             copy wrote is deleted again, as the patched Glance does.
         """
-        record = self.get(image_id)
-        if record is None:
+        source = source or self._source_file(image_id)
+        if source is None:
             return False
-        source = self.stores[record['locations'][0]['metadata']['store']]
         target = self.stores[store_id]
         part = target.file_for(image_id) + '.part'
-        with open(source.file_for(image_id), 'rb') as src, \
-                open(part, 'wb') as dst:
+        with open(source, 'rb') as src, open(part, 'wb') as dst:
             for index, chunk in enumerate(iter(lambda: src.read(CHUNK),
                                                b'')):
                 dst.write(chunk)
@@ -241,6 +262,63 @@ class ImageStore(object):
             self.add_location(image_id, store_id)
         return True
 
+    def copy_to_many(self, image_id, store_ids, pause=0.0):
+        """Copy the image into ``store_ids`` from one read of its data.
+
+        A store whose file cannot be opened or written fails alone; the
+        others go on.
+
+        :param pause: seconds to wait after the first chunk is written.
+        :returns: the stores written, or None when the image was deleted
+            meanwhile (what the copy wrote is deleted again).
+        """
+        source = self._source_file(image_id)
+        if source is None:
+            return None
+        parts, outs = {}, {}
+        for store_id in store_ids:
+            parts[store_id] = self.stores[store_id].file_for(
+                image_id) + '.part'
+            try:
+                outs[store_id] = open(parts[store_id], 'wb')
+            except OSError:
+                pass
+        try:
+            with open(source, 'rb') as src:
+                for index, chunk in enumerate(iter(
+                        lambda: src.read(CHUNK), b'')):
+                    for store_id, out in list(outs.items()):
+                        try:
+                            out.write(chunk)
+                            if index == 0 and pause:
+                                out.flush()
+                        except OSError:
+                            out.close()
+                            del outs[store_id]
+                            os.unlink(parts[store_id])
+                    if index == 0 and pause:
+                        time.sleep(pause)
+        except OSError:
+            # NOTE: the source went away (the image was deleted): no
+            # store gets a copy.
+            for store_id, out in list(outs.items()):
+                out.close()
+                del outs[store_id]
+                os.unlink(parts[store_id])
+        finally:
+            for out in outs.values():
+                out.close()
+        with self.lock:
+            if image_id not in self.images:
+                for store_id in outs:
+                    os.unlink(parts[store_id])
+                return None
+            for store_id in outs:
+                os.replace(parts[store_id],
+                           self.stores[store_id].file_for(image_id))
+                self.add_location(image_id, store_id)
+        return list(outs)
+
     def stage(self, image_id, stream):
         """Keep ``stream`` in the staging area; the image is uploading."""
         path = self.stores[RESERVED_STORES[0]].file_for(image_id)
@@ -248,6 +326,10 @@ class ImageStore(object):
             for chunk in iter(lambda: stream.read(WRITE_CHUNK), b''):
                 out.write(chunk)
         return self.update(image_id, {'status': 'uploading'})
+
+    @property
+    def staging_dir(self):
+        return self.stores[RESERVED_STORES[0]].path
 
     def staged_file(self, image_id):
         return self.stores[RESERVED_STORES[0]].file_for(image_id)
