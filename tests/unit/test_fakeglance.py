@@ -531,3 +531,137 @@ class TestLoopbackOnly(base.TestCase):
         fake.cleanUp()
         self.assertFalse(fake.server._thread.is_alive())
         self.assertFalse(os.path.exists(fake.images.stores['store1'].path))
+
+
+@ddt.ddt
+class TestCopyPaths(FakeGlanceTestCase):
+    """How the fake copies: staged, or direct as Glance commit 11."""
+
+    def make_fixture(self):
+        return fixture.FakeGlanceFixture(parallel_stores=3)
+
+    def copy_image(self, image_id, stores, allow_failure=False):
+        self.fake.client('projA', roles=('admin',)).images.image_import(
+            image_id, method='copy-image', stores=stores,
+            allow_failure=allow_failure)
+
+    def in_store1(self):
+        snap = self.new_image()
+        upload(self.fake, snap['id'], backend='store1')
+        return snap['id']
+
+    def data_in(self, store_id, image_id):
+        with open(self.fake.images.stores[store_id].file_for(image_id),
+                  'rb') as f:
+            return f.read()
+
+    def test_direct_copy_writes_every_store_from_one_read(self):
+        image_id = self.in_store1()
+        reads = []
+        real_open = open
+
+        def counting_open(path, *args, **kwargs):
+            if path.endswith(image_id) and 'store1' in path:
+                reads.append(path)
+            return real_open(path, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatch('builtins.open', counting_open))
+        self.copy_image(image_id, ['store2', 'store3'])
+        self.assertEqual('store1,store2,store3', self.stores_of(image_id))
+        self.assertEqual(1, len(reads))
+        self.assertEqual({image_id: [['store2', 'store3']]},
+                         self.fake.app.direct_copies)
+        self.assertEqual([DATA, DATA], [self.data_in(s, image_id)
+                                        for s in ('store2', 'store3')])
+        self.assertFalse(os.path.exists(
+            self.fake.images.staged_file(image_id)))
+
+    @ddt.data({'parallel_stores': 1}, {'direct_copy': False})
+    def test_otherwise_the_copy_is_staged(self, options):
+        self.fake.app.__dict__.update(options)
+        image_id = self.in_store1()
+        staged = []
+        real_stage = self.fake.images.stage_copy
+
+        def stage_copy(image_id):
+            real_stage(image_id)
+            staged.append(os.path.getsize(
+                self.fake.images.staged_file(image_id)))
+
+        self.useFixture(fixtures.MockPatchObject(
+            self.fake.images, 'stage_copy', stage_copy))
+        self.copy_image(image_id, ['store2', 'store3'])
+        self.assertEqual('store1,store2,store3', self.stores_of(image_id))
+        self.assertEqual([len(DATA)], staged)
+        self.assertEqual({}, self.fake.app.direct_copies)
+        self.assertEqual(DATA, self.data_in('store3', image_id))
+        # Nothing is left in staging.
+        self.assertFalse(os.path.exists(
+            self.fake.images.staged_file(image_id)))
+
+    def test_more_stores_than_parallel_ones_are_written_in_rounds(self):
+        self.fake = self.useFixture(fixture.FakeGlanceFixture(
+            stores=fixture.DEFAULT_STORES + (('store4', False),),
+            parallel_stores=2))
+        self.client = self.fake.client('projA')
+        self.useFixture(fixtures.MockPatchObject(
+            self.fake.images, 'copy_to_many',
+            side_effect=self.fake.images.copy_to_many))
+        image_id = self.in_store1()
+        self.copy_image(image_id, ['store2', 'store3', 'store4'])
+        self.assertEqual('store1,store2,store3,store4',
+                         self.stores_of(image_id))
+        self.assertEqual([['store2', 'store3'], ['store4']],
+                         [c.args[1] for c in
+                          self.fake.images.copy_to_many.call_args_list])
+        self.assertEqual({image_id: [['store2', 'store3', 'store4']]},
+                         self.fake.app.direct_copies)
+
+    def test_a_copy_holds_the_import_lock_and_has_a_task(self):
+        image_id = self.in_store1()
+        self.fake.faults.arm('slow', kind='copy', count=1, delay=1.0)
+        self.copy_image(image_id, ['store2'])
+        image = self.client.images.get(image_id)
+        task_id = image['os_glance_import_task']
+        self.assertTrue(task_id)
+        exc = self.assertRaises(glance_exc.HTTPConflict, self.copy_image,
+                                image_id, ['store3'])
+        self.assertIn('active task', str(exc))
+        self.assertEqual('store1,store2', self.stores_of(image_id))
+        image = self.client.images.get(image_id)
+        self.assertNotIn('os_glance_import_task', image)
+        _resp, body = self.fake.client().http_client.get(
+            '/v2/images/%s/tasks' % image_id)
+        self.assertEqual([(task_id, 'success')],
+                         [(t['id'], t['status']) for t in body['tasks']])
+        # The lock is gone: the next copy is accepted.
+        self.copy_image(image_id, ['store3'])
+        self.assertEqual('store1,store2,store3', self.stores_of(image_id))
+
+    @ddt.data(3, 1)
+    def test_a_store_that_cannot_be_written_fails_alone(self, parallel):
+        self.fake.app.parallel_stores = parallel
+        image_id = self.in_store1()
+        folder = self.fake.images.stores['store3'].path
+        os.rename(folder, folder + '.away')
+        self.addCleanup(os.rename, folder + '.away', folder)
+        self.copy_image(image_id, ['store2', 'store3'], allow_failure=True)
+        self.assertEqual('store1,store2', self.stores_of(image_id))
+        image = self.client.images.get(image_id)
+        self.assertEqual(('store3', ''),
+                         (image['os_glance_failed_import'],
+                          image['os_glance_importing_to_stores']))
+        self.assertEqual(DATA, self.data_in('store2', image_id))
+
+    def test_delete_during_a_direct_copy_leaves_no_data(self):
+        image_id = self.in_store1()
+        self.fake.faults.arm('slow', kind='copy', count=1, delay=1.0)
+        self.copy_image(image_id, ['store2', 'store3'])
+        for store_id in ('store2', 'store3'):
+            path = self.fake.images.stores[store_id].file_for(image_id)
+            self.assertTrue(os.path.exists(path + '.part'), store_id)
+        self.client.images.delete(image_id)
+        self.assertTrue(self.fake.app.wait_for_copies(30))
+        for store in self.fake.images.stores.values():
+            self.assertEqual([], [n for n in os.listdir(store.path)
+                                  if n.startswith(image_id)], store.id)

@@ -1,6 +1,9 @@
 """The scenario rows against the fake Glance, patched and as Glance 33."""
 
+import os
+
 import ddt
+import fixtures
 
 from patchseries.fakeglance import fixture
 from patchseries import scenarios
@@ -171,3 +174,103 @@ class TestCinder24ClonePath(base.TestCase):
                          row.expected({'cinder': True}, '2024.1'))
         self.assertEqual('clone dropped, upload: store1',
                          row.expected({'cinder': False}, '2024.1'))
+
+
+@ddt.ddt
+class TestDirectCopyRows(base.TestCase):
+    """The rows of Glance commit 11's direct copy, on the fake."""
+
+    def run_on_fake(self, state, direct_copy, parallel_stores=None):
+        parallel_stores = parallel_stores or scenarios.PARALLEL_STORES
+        fake = self.useFixture(fixture.FakeGlanceFixture(
+            base_image_ref_support=bool(state['glance']),
+            colocation=scenarios.has(state, 'glance', 'colocation'),
+            parallel_stores=parallel_stores, direct_copy=direct_copy))
+        return scenarios.run_rows(
+            scenarios.Glance('fake', fake.url, recorder=fake.recorder,
+                             faults=fake.faults, images=fake.images,
+                             staging_dir=fake.images.staging_dir,
+                             direct_copies=fake.app.direct_copies.get,
+                             parallel_stores=scenarios.PARALLEL_STORES),
+            scenarios.DIRECT_COPY_ROWS)
+
+    @ddt.data(True, scenarios.Partial(['direct_copy']), False)
+    def test_each_state_gives_its_expected_answers(self, applied):
+        state = {'glance': applied}
+        direct = scenarios.has(state, 'glance', 'direct_copy')
+        results = self.run_on_fake(state, direct_copy=direct)
+        text, failures = scenarios.format_table(
+            [('fake', results)], state, scenarios.DIRECT_COPY_ROWS)
+        self.assertEqual(0, failures, text)
+        outcome = scenarios.outcome(results[
+            scenarios.DIRECT_COPY_ROWS[0].name])
+        self.assertTrue(outcome.startswith(
+            'direct to store2,store3: ' if direct else 'staged: '), outcome)
+
+    def test_a_glance_that_stages_fails_every_row(self):
+        # The series is applied, but the Glance copies as before commit
+        # 11: no row can pass by accident.
+        state = {'glance': True}
+        results = self.run_on_fake(state, direct_copy=False)
+        text, failures = scenarios.format_table(
+            [('fake', results)], state, scenarios.DIRECT_COPY_ROWS)
+        self.assertEqual(len(scenarios.DIRECT_COPY_ROWS), failures, text)
+
+    def test_max_parallel_stores_of_one_stages_too(self):
+        state = {'glance': True}
+        results = self.run_on_fake(state, direct_copy=True,
+                                   parallel_stores=1)
+        _text, failures = scenarios.format_table(
+            [('fake', results)], state, scenarios.DIRECT_COPY_ROWS)
+        self.assertEqual(len(scenarios.DIRECT_COPY_ROWS), failures)
+
+    def test_every_row_needs_the_parallel_glance(self):
+        for row in scenarios.DIRECT_COPY_ROWS:
+            self.assertEqual(scenarios.PARALLEL_STORES, row.parallel_stores)
+            self.assertIn(row, scenarios.GLANCE_ROWS)
+        others = [row for row in scenarios.GLANCE_ROWS
+                  if row not in scenarios.DIRECT_COPY_ROWS]
+        self.assertEqual({1}, set(row.parallel_stores for row in others))
+
+    def test_a_glance_started_otherwise_does_not_run_them(self):
+        fake = self.useFixture(fixture.FakeGlanceFixture())
+        results = scenarios.run_rows(
+            scenarios.Glance('fake', fake.url, recorder=fake.recorder),
+            scenarios.DIRECT_COPY_ROWS)
+        self.assertEqual({scenarios.NOT_RUN_PARALLEL},
+                         set(scenarios.outcome(r) for r in results.values()))
+
+    def test_a_glance_that_cannot_tell_how_it_copied_says_so(self):
+        fake = self.useFixture(fixture.FakeGlanceFixture(parallel_stores=3))
+        rows = scenarios.DIRECT_COPY_ROWS[:1]
+        results = scenarios.run_rows(
+            scenarios.Glance('other', fake.url,
+                             parallel_stores=scenarios.PARALLEL_STORES),
+            rows)
+        self.assertEqual(scenarios.NOT_RUN_COPY_PATH,
+                         scenarios.outcome(results[rows[0].name]))
+
+    def test_copied_how_names_each_direct_copy(self):
+        glance = scenarios.Glance('x', 'http://127.0.0.1:1', direct_copies={
+            'a': [['store3', 'store2']], 'b': [['store2'], ['store3']]}.get)
+        self.assertEqual('direct to store2,store3',
+                         scenarios._copied_how(glance, 'a'))
+        self.assertEqual('direct to store2 + direct to store3',
+                         scenarios._copied_how(glance, 'b'))
+        self.assertEqual('staged', scenarios._copied_how(glance, 'c'))
+
+    def test_data_check_compares_every_byte(self):
+        data = b'a' * 1000 + b'b' * 1000
+        dirs = {}
+        for store, content in (('store1', data),
+                               ('store2', b'b' * 1000 + b'a' * 1000)):
+            dirs[store] = self.useFixture(fixtures.TempDir()).path
+            with open(os.path.join(dirs[store], 'img'), 'wb') as f:
+                f.write(content)
+        dirs['store3'] = self.useFixture(fixtures.TempDir()).path
+        self.assertEqual('data ok',
+                         scenarios._data_check(dirs, 'img', ['store1'], data))
+        self.assertEqual(
+            'data: store2 differs, store3: no file',
+            scenarios._data_check(dirs, 'img', ['store1', 'store2', 'store3'],
+                                  data))

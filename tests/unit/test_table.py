@@ -263,3 +263,114 @@ class TestWsgiApp(base.TestCase):
         with open(os.path.join(conf_dir, 'glance-api.conf')) as f:
             self.assertIn('config_file = %s' % os.path.join(
                 conf_dir, 'glance-api-paste.ini'), f.read())
+
+
+class TestParallelStoresGlance(base.TestCase):
+    """The direct copy rows run on a Glance of their own."""
+
+    def rows(self):
+        return [scenarios.GLANCE_ROWS[0], scenarios.DIRECT_COPY_ROWS[0]]
+
+    def record_run_rows(self):
+        runs = []
+
+        def run_rows(glance, rows, envs=None):
+            runs.append((glance.name, glance.parallel_stores,
+                         [row.name for row in rows], glance))
+            return dict((row.name, {'outcome': glance.name})
+                        for row in rows)
+
+        self.useFixture(fixtures.MockPatchObject(table.scenarios,
+                                                 'run_rows', run_rows))
+        return runs
+
+    def test_real_column_starts_a_glance_per_max_parallel_stores(self):
+        import contextlib
+        runs = self.record_run_rows()
+        started = []
+
+        class Server(object):
+            url = 'http://127.0.0.1:1'
+            set_policy = None
+
+            def store_dir(self, store):
+                return '/srv/' + store
+
+            def direct_copies(self, image_id):
+                return []
+
+        @contextlib.contextmanager
+        def serving(bin_dir, work_dir, **options):
+            started.append(options)
+            yield Server()
+
+        self.useFixture(fixtures.MockPatchObject(table.realglance,
+                                                 'serving', serving))
+        side = table.Side(None, '/nonexistent', '/bin-dir', True)
+        results = table._real_column(self.rows(), {}, side, self.tmp)
+        self.assertEqual([{}, {'parallel_stores': 3}], started)
+        self.assertEqual([(1, [self.rows()[0].name]),
+                          (3, [self.rows()[1].name])],
+                         [(r[1], r[2]) for r in runs])
+        self.assertEqual('/srv/staging', runs[1][3].staging_dir)
+        self.assertEqual(2, len(results))
+
+    def test_fake_column_models_the_release_s_copy(self):
+        runs = self.record_run_rows()
+        made = []
+        real_fixture = table.fake_fixture.FakeGlanceFixture
+
+        def fake_fixture(**kwargs):
+            made.append((kwargs['parallel_stores'], kwargs['direct_copy']))
+            return real_fixture(**kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(
+            table.fake_fixture, 'FakeGlanceFixture', fake_fixture))
+        table._fake_column({'glance': True}, self.rows(), {})
+        table._fake_column({'glance': scenarios.Partial(['direct_copy'])},
+                           self.rows(), {})
+        self.assertEqual([(1, True), (3, True), (1, False), (3, False)],
+                         made)
+        self.assertEqual([1, 3, 1, 3], [r[1] for r in runs])
+        self.assertIsNotNone(runs[1][3].direct_copies)
+
+
+class TestDirectCopyLog(base.TestCase):
+
+    def test_direct_copies_are_read_from_glance_s_log(self):
+        server = realglance.RealGlance('/nonexistent', self.tmp)
+        self.assertEqual([], server.direct_copies('x'))
+        image = '0b5a7e2c-4c1e-4a8e-9a43-5d0f7f5b1d3e'
+        other = '1c6b8f3d-5d2f-4b9f-8b54-6e1a8a6c2e4f'
+        with open(server.glance_log_path, 'w') as f:
+            for line in (
+                    'INFO glance.async_.flows._internal_plugins.copy_image '
+                    '[req-1] Copying image %s directly to stores '
+                    'store2,store3, 3 at a time' % image,
+                    'INFO ... Copying image %s directly to stores store2, '
+                    '3 at a time' % other,
+                    'INFO ... Copied image %s to stores store2,store3; '
+                    'failed: (none)' % image,
+                    'INFO ... Copying image %s directly to stores store1, '
+                    '3 at a time' % image):
+                f.write(line + '\n')
+        self.assertEqual([['store2', 'store3'], ['store1']],
+                         server.direct_copies(image))
+        self.assertEqual([['store2']], server.direct_copies(other))
+
+    def test_max_parallel_stores_goes_into_the_config(self):
+        bin_dir = os.path.join(self.tmp, 'bin')
+        os.makedirs(bin_dir)
+        with open(os.path.join(bin_dir, 'python'), 'w') as f:
+            f.write('#!/bin/sh\necho {}\n')
+        os.chmod(os.path.join(bin_dir, 'python'), 0o755)
+        for parallel, expected in ((3, True), (None, False)):
+            server = realglance.RealGlance(
+                bin_dir, os.path.join(self.tmp, str(parallel)),
+                parallel_stores=parallel)
+            server.url = 'http://127.0.0.1:1'
+            conf_dir = server._write_config()
+            with open(os.path.join(conf_dir, 'glance-api.conf')) as f:
+                text = f.read()
+            self.assertEqual(expected, '[image_import_opts]\n'
+                             'max_parallel_stores = 3\n' in text, text)
