@@ -47,7 +47,8 @@ def _side(report):
 def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
         p2_uploads=200, p3_sizes=(512 * bench.MiB, 2 * bench.GiB),
         install_system_deps=False,
-        counted_sizes=(64 * bench.MiB, 256 * bench.MiB)):
+        counted_sizes=(64 * bench.MiB, 256 * bench.MiB),
+        p4_passes=p4.CACHES):
     """Measure ``figures``; returns the JSON-ready results."""
     started = time.monotonic()
     results = {'machine': report.machine(), 'figures': {}, 'rows': [],
@@ -57,7 +58,8 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
                           'sizes': sizes, 'p2_counts': list(p2_counts),
                           'counted_sizes': list(counted_sizes),
                           'p2_uploads': p2_uploads,
-                          'p3_sizes': list(p3_sizes)},
+                          'p3_sizes': list(p3_sizes),
+                          'p4_passes': list(p4_passes)},
                'targets': bench.TARGETS,
                # Other work on the machine slows the clock, not the
                # instruction and statement counts.
@@ -65,7 +67,7 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
     sides = {}
     if 'p4' in figures:
         runs, reports = p4.run_p4(cache_dir, work_dir, target_mod.PROJECTS,
-                                  install_system_deps)
+                                  install_system_deps, passes=p4_passes)
         results['figures']['p4'] = runs
         sides = dict((p, _side(r)) for p, r in reports.items())
     needed = sorted(set(p for f in figures for p in bench.NEEDS[f]) -
@@ -245,6 +247,22 @@ def _counted_sizes(text):
     return sizes
 
 
+def _p4_passes(text):
+    """``--p4-passes``: which passes of P4 to run, in their own order.
+
+    >>> _p4_passes('warm-reused, cold')
+    ('cold', 'warm, baseline reused')
+    """
+    names = dict((name.replace(', baseline reused', '-reused'), name)
+                 for name in p4.CACHES)
+    wanted = [w.strip() for w in text.split(',') if w.strip()]
+    unknown = [w for w in wanted if w not in names]
+    if unknown or not wanted:
+        raise bench.BenchError('--p4-passes takes some of %s, separated by '
+                               'commas; not %r' % (', '.join(names), text))
+    return tuple(names[n] for n in names if n in wanted)
+
+
 def _merge_cmd(args):
     parts = []
     for path in [p.strip() for p in args.merge.split(',') if p.strip()]:
@@ -303,7 +321,8 @@ def bench_cmd(args):
                                   for s in args.p3_sizes.split(',')
                                   if s.strip()],
                         install_system_deps=args.install_system_deps,
-                        counted_sizes=counted)
+                        counted_sizes=counted,
+                        p4_passes=_p4_passes(args.p4_passes))
     _report(results, rows, args.output)
     return 0
 
@@ -333,6 +352,10 @@ def add_parser(subparsers, common):
                         '%(default)s)')
     parser.add_argument('--p3-sizes', default='512M,2G',
                         help='P3 image sizes (default: %(default)s)')
+    parser.add_argument('--p4-passes', default='cold,warm,warm-reused',
+                        help='P4 passes to run: cold (empty caches), warm '
+                        '(baselines run again), warm-reused (baselines '
+                        'reused); default: %(default)s')
     parser.add_argument('--output', default='bench-results',
                         help='folder for bench.json, bench.rst and '
                         'bench.png (default: %(default)s)')

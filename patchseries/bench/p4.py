@@ -21,7 +21,7 @@ CACHES = ('cold', 'warm', WARM_REUSED)
 
 
 def run_p4(cache_dir, work_dir, projects, install_system_deps,
-           releases=None):
+           releases=None, passes=CACHES):
     """``verify`` of every release of ``projects``: cold, then warm.
 
     Each pass verifies every (project, release) pair the way ``verify``
@@ -33,25 +33,35 @@ def run_p4(cache_dir, work_dir, projects, install_system_deps,
     third pass reuses them (see :mod:`patchseries.baseline`).
 
     :param releases: release names to verify (default: every one).
+    :param passes: which of :data:`CACHES` to run, in their order; a
+        pass measured alone says so in the report (each run names its
+        pass), and ``--merge`` can join passes of separate runs.
     :returns: ``(runs, {project: report of its newest release})``.
     """
+    unknown = [p for p in passes if p not in CACHES]
+    if unknown or not passes:
+        raise bench.BenchError('P4 passes are some of %s; not %s'
+                               % (', '.join(CACHES), ', '.join(passes)))
     pairs = verify_mod.plan_pairs(projects, releases)
-    runs, newest = [], {}
-    cold_root = tempfile.mkdtemp(prefix='bench-p4-cold-', dir=work_dir)
-    try:
-        with fixtures.EnvironmentVariable('UV_CACHE_DIR',
-                                          os.path.join(cold_root, 'uv')):
-            runs += _p4_pass(pairs, os.path.join(cold_root, 'patchseries'),
-                             'cold', True, install_system_deps)[0]
-    finally:
-        shutil.rmtree(cold_root, ignore_errors=True)
+    runs, newest, reports = [], {}, []
+    if 'cold' in passes:
+        cold_root = tempfile.mkdtemp(prefix='bench-p4-cold-', dir=work_dir)
+        try:
+            with fixtures.EnvironmentVariable(
+                    'UV_CACHE_DIR', os.path.join(cold_root, 'uv')):
+                runs += _p4_pass(pairs, os.path.join(cold_root,
+                                                     'patchseries'),
+                                 'cold', True, install_system_deps)[0]
+        finally:
+            shutil.rmtree(cold_root, ignore_errors=True)
     # NOTE: warm runs the unpatched baselines again; the last pass may
     # reuse the baselines the warm pass just kept, as a repeated verify
     # does, and leaves each tree patched and installed for P1-P3.
     for cache, reuse in (('warm', False), (WARM_REUSED, True)):
-        these, reports = _p4_pass(pairs, cache_dir, cache, reuse,
-                                  install_system_deps)
-        runs += these
+        if cache in passes:
+            these, reports = _p4_pass(pairs, cache_dir, cache, reuse,
+                                      install_system_deps)
+            runs += these
     for done in reports:
         newest.setdefault(done.project, done)
     return runs, newest

@@ -466,6 +466,33 @@ class TestFigureRows(base.TestCase):
         self.assertEqual('2026.2', newest['nova'].release)
         self.assertEqual(9, len(runs))  # 2 pairs and a pass, 3 passes
 
+    def test_p4_runs_only_the_passes_asked_for(self):
+        calls = []
+
+        def verify_pairs(pairs_, cache_dir, install_system_deps,
+                         reuse_baseline):
+            calls.append((cache_dir, reuse_baseline))
+            return []
+
+        with mock.patch.object(p4.verify_mod, 'plan_pairs',
+                               return_value=[('nova', '2026.2')]), \
+                mock.patch.object(p4.verify_mod, 'verify_pairs',
+                                  side_effect=verify_pairs):
+            runs, _ = p4.run_p4(self.tmp, self.tmp, ['nova'], False,
+                                passes=(p4.WARM_REUSED,))
+        # The usual cache, baselines reused; no cold cache was made.
+        self.assertEqual([(self.tmp, True)], calls)
+        self.assertEqual([p4.WARM_REUSED], [r['cache'] for r in runs])
+        self.assertRaises(bench.BenchError, p4.run_p4, self.tmp, self.tmp,
+                          ['nova'], False, passes=('lukewarm',))
+
+    def test_p4_passes_option(self):
+        self.assertEqual(p4.CACHES, command._p4_passes('cold,warm,'
+                                                       'warm-reused'))
+        self.assertEqual(('warm',), command._p4_passes(' warm '))
+        self.assertRaises(bench.BenchError, command._p4_passes, 'hot')
+        self.assertRaises(bench.BenchError, command._p4_passes, '')
+
 
 class TestGlanceDB(base.TestCase):
     """The P2 shortcut on a database shaped like Glance's."""
