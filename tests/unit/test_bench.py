@@ -263,29 +263,71 @@ class TestFigureRows(base.TestCase):
         self.assertAlmostEqual(1.2 / 1.1, growth.values[0])
 
     def test_p2_statement_rows(self):
-        def run(images, base_ref, store, extra):
+        def run(images, base_ref, store, selects, extra):
             return {'images': images, 'repeat': 0,
                     'seconds': {'base_ref': [0.011], 'store': [0.010]},
                     'statements': {'base_ref': base_ref, 'store': store},
+                    'selects': {'base_ref': selects, 'store': [9, 9, 9]},
                     'extra_statements': extra}
 
         pk_read = ('SELECT images.id AS images_id FROM images '
                    'WHERE images.id = ?')
-        runs = [run(10, [21, 21, 22], [20, 20, 20], [pk_read]),
-                run(10000, [21, 21, 21], [20, 20, 20], [pk_read])]
+        runs = [run(10, [22, 22, 23], [20, 20, 20], [10, 10, 10],
+                    [pk_read, 'BEGIN']),
+                run(10000, [22, 22, 22], [20, 20, 20], [10, 10, 10],
+                    [pk_read, 'BEGIN'])]
         rows = dict((r.what, r) for r in p2.p2_rows(runs))
-        extra = rows['SQL statements base ref - store header, 10 images']
-        self.assertEqual([1], extra.values)
-        self.assertTrue(extra.met)
-        self.assertIn('SELECT ... FROM images WHERE images.id = ?',
-                      extra.note)
+        selects = rows['SELECT statements base ref - store header, '
+                       '10 images']
+        self.assertEqual([1], selects.values)
+        self.assertEqual(1, selects.at_most)
+        self.assertTrue(selects.met)
         self.assertEqual(
-            [21], rows['SQL statements per base ref upload, 10 images'
+            'the extra SELECTs: SELECT ... FROM images WHERE images.id = ?',
+            selects.note)
+        # The total, BEGIN included, has no target
+        total = rows['SQL statements base ref - store header, 10 images']
+        self.assertEqual([2], total.values)
+        self.assertIsNone(total.met)
+        self.assertIn('SELECT ... FROM images WHERE images.id = ? | BEGIN',
+                      total.note)
+        self.assertEqual(
+            [22], rows['SQL statements per base ref upload, 10 images'
                        ].values)
-        growth = rows['SQL statements base ref - store header, 10000 '
+        growth = rows['SELECT statements base ref - store header, 10000 '
                       'images minus at 10']
         self.assertEqual([0], growth.values)
         self.assertTrue(growth.met)
+
+    def test_p2_select_target_missed(self):
+        # What the repo's get cost: the image, then its tags
+        tags_read = ('SELECT image_tags.id AS image_tags_id FROM image_tags '
+                     'WHERE image_tags.image_id = ?')
+        runs = [{'images': 10, 'repeat': 0,
+                 'seconds': {'base_ref': [0.011], 'store': [0.010]},
+                 'statements': {'base_ref': [28], 'store': [24]},
+                 'selects': {'base_ref': [11], 'store': [9]},
+                 'extra_statements': ['SELECT images.id FROM images', 'BEGIN',
+                                      tags_read, 'BEGIN']}]
+        rows = dict((r.what, r) for r in p2.p2_rows(runs))
+        selects = rows['SELECT statements base ref - store header, '
+                       '10 images']
+        self.assertEqual([2], selects.values)
+        self.assertFalse(selects.met)
+        self.assertNotIn('BEGIN', selects.note)
+        self.assertIn('SELECT ... FROM image_tags', selects.note)
+
+    def test_p2_runs_without_select_counts(self):
+        # Runs recorded before SELECTs were counted keep their total
+        runs = [{'images': 10, 'repeat': 0,
+                 'seconds': {'base_ref': [0.011], 'store': [0.010]},
+                 'statements': {'base_ref': [28], 'store': [24]},
+                 'extra_statements': ['BEGIN']}]
+        rows = dict((r.what, r) for r in p2.p2_rows(runs))
+        self.assertEqual(
+            [4], rows['SQL statements base ref - store header, 10 images'
+                      ].values)
+        self.assertFalse([w for w in rows if w.startswith('SELECT')])
 
     def test_p2_without_statement_counts_has_no_statement_rows(self):
         runs = [{'images': 10, 'repeat': 0,
