@@ -426,6 +426,20 @@ def _needs_copy_path(run):
     return row
 
 
+def _direct_upload(glance, **where):
+    """A new image with DIRECT_SIZE random bytes, uploaded as ``where`` says.
+
+    :returns: the data, the image id, and the row's outcome if the
+              upload failed (else None)
+    """
+    data = os.urandom(DIRECT_SIZE)
+    image_id = glance.new_image(name='row')
+    answer = glance.upload(image_id, data=data, **where)
+    if answer != 'ok':
+        return data, image_id, {'outcome': 'upload answered %s' % answer}
+    return data, image_id, None
+
+
 def _copy_image_row(glance, bases):
     """copy-image of an image in store1 into store2 and store3.
 
@@ -435,11 +449,9 @@ def _copy_image_row(glance, bases):
     first released the image's import lock.
     """
     dirs = _store_dirs(glance)
-    data = os.urandom(DIRECT_SIZE)
-    image_id = glance.new_image(name='row')
-    answer = glance.upload(image_id, data=data, store='store1')
-    if answer != 'ok':
-        return {'outcome': 'upload answered %s' % answer}
+    data, image_id, failed = _direct_upload(glance, store='store1')
+    if failed:
+        return failed
     answer = _copy_image(glance, image_id, ['store2', 'store3'], False)
     if answer != 202:
         return {'outcome': 'copy-image answered %s' % answer}
@@ -473,12 +485,10 @@ def _colocated_three_row(glance, bases):
     same weight); its co-location copy writes store2 and store3.
     """
     dirs = _store_dirs(glance)
-    data = os.urandom(DIRECT_SIZE)
-    image_id = glance.new_image(name='row')
-    answer = glance.upload(image_id, data=data,
-                           headers={BASE_REF: bases.three_stores})
-    if answer != 'ok':
-        return {'outcome': 'upload answered %s' % answer}
+    data, image_id, failed = _direct_upload(
+        glance, headers={BASE_REF: bases.three_stores})
+    if failed:
+        return failed
     where = glance.where(image_id)
     stores = sorted(s for s in where['stores'].split(',') if s)
     tasks = _task_statuses(glance, image_id)
@@ -502,11 +512,9 @@ def _failing_store_row(glance, bases):
     the first copy released the import lock.
     """
     dirs = _store_dirs(glance)
-    data = os.urandom(DIRECT_SIZE)
-    image_id = glance.new_image(name='row')
-    answer = glance.upload(image_id, data=data, store='store1')
-    if answer != 'ok':
-        return {'outcome': 'upload answered %s' % answer}
+    data, image_id, failed = _direct_upload(glance, store='store1')
+    if failed:
+        return failed
     folder = dirs['store3']
     away = folder + '.away'
     os.rename(folder, away)

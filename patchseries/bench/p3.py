@@ -89,19 +89,10 @@ def _sync():
     subprocess.run(['sync'], check=True)
 
 
-def single_pass_seconds(source, target, chunk=LIMIT_CHUNK):
-    """Read ``source``, md5 and sha512 it and write it to ``target``.
-
-    One Python loop over the bytes, what one store write of Glance's
-    filesystem store does at best; the file is removed again.
-
-    :returns: wall seconds and CPU seconds of the loop
-    """
+def _single_pass(source, target, chunk):
+    """Read ``source``; md5, sha512 and write each chunk to ``target``."""
     md5 = hashlib.md5(usedforsecurity=False)
     sha512 = hashlib.sha512()
-    _sync()
-    cpu = time.process_time()
-    start = time.perf_counter()
     with open(source, 'rb') as src, open(target, 'wb') as dst:
         while True:
             buf = src.read(chunk)
@@ -110,6 +101,20 @@ def single_pass_seconds(source, target, chunk=LIMIT_CHUNK):
             md5.update(buf)
             sha512.update(buf)
             dst.write(buf)
+
+
+def single_pass_seconds(source, target, chunk=LIMIT_CHUNK):
+    """Read ``source``, md5 and sha512 it and write it to ``target``.
+
+    One Python loop over the bytes, what one store write of Glance's
+    filesystem store does at best; the file is removed again.
+
+    :returns: wall seconds and CPU seconds of the loop
+    """
+    _sync()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    _single_pass(source, target, chunk)
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
     os.unlink(target)
@@ -129,16 +134,7 @@ def parallel_passes_seconds(source, targets, chunk=LIMIT_CHUNK):
 
     def one(target):
         try:
-            md5 = hashlib.md5(usedforsecurity=False)
-            sha512 = hashlib.sha512()
-            with open(source, 'rb') as src, open(target, 'wb') as dst:
-                while True:
-                    buf = src.read(chunk)
-                    if not buf:
-                        break
-                    md5.update(buf)
-                    sha512.update(buf)
-                    dst.write(buf)
+            _single_pass(source, target, chunk)
         except Exception as e:
             errors.append(e)
 
