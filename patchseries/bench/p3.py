@@ -331,6 +331,9 @@ def run_p3(glance_side, work_dir, sizes, repeats, poll=0.05, timeout=1200):
                 glance_side.bin_dir, work_dir, prefix='bench-p3-',
                 parallel_stores=PARALLEL_STORES)), poll, timeout),
         }
+        for side in sides.values():
+            # NOTE: closed before its Glance stops and its folder goes.
+            stack.callback(side.locations.close)
         sides['patched'].make_base()
         for size in sizes:
             for repeat in range(repeats):
