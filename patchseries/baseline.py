@@ -20,7 +20,9 @@ from patchseries import testrun
 LOG = logging.getLogger(__name__)
 
 # Bump when what a baseline records, or how its key is made, changes.
-LAYOUT = 1
+# 2: selections are (module, regex) pairs; a listed test no worker ran
+# is a failure (testrun.run_selection).
+LAYOUT = 2
 
 
 def baseline_key(release, env_key, selections, test_env, notes=()):

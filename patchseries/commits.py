@@ -64,7 +64,8 @@ def plan(release, changed):
     """Which selections run at a commit that changed ``changed`` paths.
 
     :returns: ``(modules, unselected, runs)`` where ``runs`` is
-        ``[(selection name, test path, [regex])]`` and ``unselected``
+        ``[(selection name, test path, [(module, regex)])]`` and
+        ``unselected``
         lists touched test modules the release does not select (the
         series lint refuses those; here they fail the commit).
     """
@@ -77,7 +78,7 @@ def plan(release, changed):
             continue
         name, test_path, narrow = where
         by_run.setdefault((name, test_path), []).append((module, narrow))
-    runs = [(name, test_path, target_mod.selection_regexes(tests))
+    runs = [(name, test_path, tuple(tests))
             for (name, test_path), tests in sorted(by_run.items())]
     return modules, unselected, runs
 
@@ -115,14 +116,15 @@ def check_commits(project, release_name, cache_dir,
             repo.run('checkout', '--quiet', '--detach', sha)
             if any(path in _INSTALL_FILES for path in changed):
                 env.install_tree()
-            for name, test_path, regexes in runs:
+            for name, test_path, tests in runs:
                 label = '%s %s %s' % (release.label, sha[:10],
                                       name or 'unit')
                 log = os.path.join(work.logs,
                                    '%s.log' % label.replace(' ', '-'))
-                run = testrun.run_selection(env.bin_dir, work.tree_path,
-                                            test_path, regexes,
-                                            work.target.test_env, label, log)
+                run = testrun.run_selection(
+                    env.bin_dir, work.tree_path, test_path, tests,
+                    work.target.test_env, label, log,
+                    listing_cache=os.path.join(cache_dir, 'listings'))
                 result.results = (run if result.results is None
                                   else result.results.merged(run))
     finally:

@@ -43,7 +43,10 @@ class Release(object):
                             if constraints else None)
 
     def selections(self, patched):
-        """What one side runs: ``[(name, test path, stestr regexes)]``.
+        """What one side runs: ``[(name, test path, tests)]``.
+
+        ``tests`` are ``(module or package, narrowing regex or None)``
+        pairs, as the facts give them.
 
         :param patched: also select the tests the series adds.
         """
@@ -56,7 +59,7 @@ class Release(object):
         for name, test_path, tests, series_tests in runs:
             tests = tests + (series_tests if patched else ())
             if tests:
-                selected.append((name, test_path, selection_regexes(tests)))
+                selected.append((name, test_path, tests))
         return selected
 
     def selection_for(self, module):
@@ -198,18 +201,3 @@ def test_module(path):
     if not (name.startswith('test_') and name.endswith('.py')):
         return None
     return path[:-len('.py')].replace('/', '.')
-
-
-def selection_regexes(tests):
-    """stestr filters for ``(module, regex or None)`` pairs.
-
-    >>> selection_regexes([('a.test_b', None), ('a.test_c', 'snap')])
-    ['^a\\\\.test_b\\\\.', '^a\\\\.test_c\\\\..*(?:snap)']
-    """
-    regexes = []
-    for module, narrow in tests:
-        regex = '^%s\\.' % re.escape(module)
-        if narrow:
-            regex += '.*(?:%s)' % narrow
-        regexes.append(regex)
-    return regexes

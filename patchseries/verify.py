@@ -12,10 +12,13 @@ the tests of the current pair run (making them is mostly download, git
 and uv; the tests are CPU).
 """
 
+import argparse
+import collections
 import concurrent.futures
 import json
 import logging
 import os
+import threading
 import time
 
 from patchseries import baseline as baseline_mod
@@ -234,7 +237,7 @@ def _test_pair(report, work, run_tests, reuse_baseline):
         else:
             with _Step(report, 'unpatched'):
                 report.unpatched = _run_side(target, release, env, tree_path,
-                                             logs, patched=False)
+                                             logs, False, cache_dir)
             baseline_mod.save_baseline(cache_dir, release.label, key,
                                        report.unpatched)
     if not len(series):
@@ -249,7 +252,7 @@ def _test_pair(report, work, run_tests, reuse_baseline):
         return
     with _Step(report, 'patched'):
         report.patched = _run_side(target, release, env, tree_path, logs,
-                                   patched=True)
+                                   True, cache_dir)
 
 
 def release_names(target, requested=None):
@@ -264,7 +267,8 @@ def release_names(target, requested=None):
 
 
 def verify_pairs(pairs, cache_dir, fresh=False, install_system_deps=False,
-                 reuse_baseline=True, prepare_ahead=True, on_release=None):
+                 reuse_baseline=True, prepare_ahead=True, on_release=None,
+                 jobs=1):
     """Verify ``[(project, release name)]``; one report per pair, in order.
 
     :param prepare_ahead: make the tree and environment of the next
@@ -272,36 +276,48 @@ def verify_pairs(pairs, cache_dir, fresh=False, install_system_deps=False,
     :param on_release: called as ``on_release(name, reports)`` once
         the last pair of a release is done (pairs come grouped by
         release, as :func:`plan_pairs` gives them).
+    :param jobs: how many pairs run their tests at once (with
+        ``prepare_ahead``); each pair has its own tree, environment and
+        logs, and its stestr runs as many workers as there are CPUs.
     """
+    if jobs < 1:
+        raise exceptions.PatchSeriesError(
+            'verify runs at least one pair at a time, not %d' % jobs)
     reports = [ProjectReport(project, release) for project, release in pairs]
     reuse = reuse_baseline and not fresh
+    left = collections.Counter(report.release for report in reports)
+    lock = threading.Lock()
 
     def prepare(report):
         return _prepare(report, cache_dir, fresh, install_system_deps)
 
-    def tested(index, report, work):
+    def tested(report, work):
         if work is not None:
             _test(report, work, True, reuse)
-        last = (index + 1 == len(reports) or
-                reports[index + 1].release != report.release)
+        with lock:
+            left[report.release] -= 1
+            last = not left[report.release]
         if on_release is not None and last:
             on_release(report.release, [r for r in reports
                                         if r.release == report.release])
 
     if not prepare_ahead:
-        for index, report in enumerate(reports):
-            tested(index, report, prepare(report))
+        for report in reports:
+            tested(report, prepare(report))
         return reports
     # NOTE: one thread prepares the pairs in order, so at most one uv
     # build runs beside the tests.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as tests:
         works = [pool.submit(prepare, report) for report in reports]
-        for index, (report, work) in enumerate(zip(reports, works)):
-            tested(index, report, work.result())
+        done = [tests.submit(lambda r, w: tested(r, w.result()), report, work)
+                for report, work in zip(reports, works)]
+        for future in done:
+            future.result()
     return reports
 
 
-def _run_side(target, release, env, tree_path, logs, patched):
+def _run_side(target, release, env, tree_path, logs, patched, cache_dir):
     """Run every selection of one side; one :class:`Results` of them."""
     side = 'patched' if patched else 'unpatched'
     selections = release.selections(patched)
@@ -309,11 +325,12 @@ def _run_side(target, release, env, tree_path, logs, patched):
         raise exceptions.TestRunError('%s: no test is selected'
                                       % release.label)
     results = None
-    for name, test_path, regexes in selections:
+    for name, test_path, tests in selections:
         label = ' '.join(p for p in (release.label, side, name) if p)
         log = os.path.join(logs, '%s.log' % label.replace(' ', '-'))
-        run = testrun.run_selection(env.bin_dir, tree_path, test_path,
-                                    regexes, target.test_env, label, log)
+        run = testrun.run_selection(
+            env.bin_dir, tree_path, test_path, tests, target.test_env, label,
+            log, listing_cache=os.path.join(cache_dir, 'listings'))
         results = run if results is None else results.merged(run)
     return results
 
@@ -479,7 +496,7 @@ def verify_cmd(args):
         reports = verify_pairs(pairs, args.cache_dir, fresh=args.fresh,
                                install_system_deps=args.install_system_deps,
                                reuse_baseline=not args.rerun_baseline,
-                               on_release=on_release)
+                               on_release=on_release, jobs=args.jobs)
         print(format_report(reports))
         if not args.no_table:
             table = combine_tables([s.result() for s in sections])
@@ -563,6 +580,22 @@ def run_scenario_table(reports, cache_dir):
                            for name in releases])
 
 
+def _positive(value):
+    """``--jobs``: a whole number of at least 1.
+
+    >>> _positive('2')
+    2
+    """
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            'wants a whole number of at least 1, not %r' % value)
+    return number
+
+
 def add_parser(subparsers, common):
     parser = subparsers.add_parser(
         'verify', parents=[common],
@@ -579,6 +612,10 @@ def add_parser(subparsers, common):
         '--rerun-baseline', action='store_true',
         help='run the unpatched tests even when a clean baseline with the '
         'same sdist, environment and selection is cached')
+    parser.add_argument(
+        '--jobs', type=_positive, default=1, metavar='N',
+        help='run the tests of N pairs at once (default: 1); the suites '
+        'that wait on servers leave CPU a second pair can use')
     parser.add_argument('--report', metavar='FILE',
                         help='also write the results as JSON')
     parser.add_argument(

@@ -79,9 +79,9 @@ class TestSelectionFor(base.TestCase):
                           'toy.tests.unit.test_api'], modules)
         self.assertEqual(['toy.tests.test_top'], unselected)
         self.assertEqual([
-            ('', './toy/tests', [r'^toy\.tests\.unit\.test_api\..*(?:image)']),
+            ('', './toy/tests', (('toy.tests.unit.test_api', 'image'),)),
             ('functional', './toy/tests/functional',
-             [r'^toy\.tests\.functional\.test_f\..*(?:Snap)']),
+             (('toy.tests.functional.test_f', 'Snap'),)),
         ], runs)
 
     def test_a_commit_without_test_modules_runs_nothing(self):

@@ -107,22 +107,3 @@ class TestReleases(base.TestCase):
                                 self.target.release, '2030.1')
         self.assertIn("release '2030.1'", str(exc))
         self.assertIn('2026.1 (toy 33.0.0), 2026.2 (toy 34.0.0)', str(exc))
-
-
-@ddt.ddt
-class TestSelection(base.TestCase):
-
-    @ddt.data(
-        ('nova.tests.unit.image.test_glance.TestUpdate.test_x', True),
-        ('nova.tests.unit.image.test_glance_other.T.test_x', False),
-        ('nova.tests.unit.virt.libvirt.test_driver.T.test_snapshot', True),
-        ('nova.tests.unit.virt.libvirt.test_driver.T.test_Snapshot', True),
-        ('nova.tests.unit.virt.libvirt.test_driver.T.test_reboot', False),
-    )
-    @ddt.unpack
-    def test_regexes_select_the_right_ids(self, test_id, selected):
-        regexes = target.selection_regexes([
-            ('nova.tests.unit.image.test_glance', None),
-            ('nova.tests.unit.virt.libvirt.test_driver', '[Ss]napshot')])
-        self.assertEqual(selected,
-                         any(re.search(r, test_id) for r in regexes))
