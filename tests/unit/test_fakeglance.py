@@ -26,6 +26,16 @@ def upload(fake, image_id, data=DATA, project='projA', headers=None,
     client.images.upload(image_id, io.BytesIO(data), backend=backend)
 
 
+def _appears(path, timeout=10.0):
+    """Whether ``path`` exists within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 class FakeGlanceTestCase(base.TestCase):
 
     def setUp(self):
@@ -655,11 +665,13 @@ class TestCopyPaths(FakeGlanceTestCase):
 
     def test_delete_during_a_direct_copy_leaves_no_data(self):
         image_id = self.in_store1()
-        self.fake.faults.arm('slow', kind='copy', count=1, delay=1.0)
+        # NOTE: long enough for a loaded machine to start both writes
+        # well before the copy can end; the test waits for them only.
+        self.fake.faults.arm('slow', kind='copy', count=1, delay=3.0)
         self.copy_image(image_id, ['store2', 'store3'])
         for store_id in ('store2', 'store3'):
             path = self.fake.images.stores[store_id].file_for(image_id)
-            self.assertTrue(os.path.exists(path + '.part'), store_id)
+            self.assertTrue(_appears(path + '.part'), store_id)
         self.client.images.delete(image_id)
         self.assertTrue(self.fake.app.wait_for_copies(30))
         for store in self.fake.images.stores.values():
