@@ -48,7 +48,7 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
         p2_uploads=200, p3_sizes=(512 * bench.MiB, 2 * bench.GiB),
         install_system_deps=False,
         counted_sizes=(64 * bench.MiB, 256 * bench.MiB),
-        p4_passes=p4.CACHES, p4_jobs=1):
+        p4_passes=p4.CACHES):
     """Measure ``figures``; returns the JSON-ready results."""
     started = time.monotonic()
     results = {'machine': report.machine(), 'figures': {}, 'rows': [],
@@ -59,8 +59,7 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
                           'counted_sizes': list(counted_sizes),
                           'p2_uploads': p2_uploads,
                           'p3_sizes': list(p3_sizes),
-                          'p4_passes': list(p4_passes),
-                          'p4_jobs': p4_jobs},
+                          'p4_passes': list(p4_passes)},
                'targets': bench.TARGETS,
                # Other work on the machine slows the clock, not the
                # instruction and statement counts.
@@ -68,8 +67,7 @@ def run(figures, cache_dir, work_dir, sizes, repeats, p2_counts=(10, 10000),
     sides = {}
     if 'p4' in figures:
         runs, reports = p4.run_p4(cache_dir, work_dir, target_mod.PROJECTS,
-                                  install_system_deps, passes=p4_passes,
-                                  jobs=p4_jobs)
+                                  install_system_deps, passes=p4_passes)
         results['figures']['p4'] = runs
         sides = dict((p, _side(r)) for p, r in reports.items())
     needed = sorted(set(p for f in figures for p in bench.NEEDS[f]) -
@@ -309,9 +307,6 @@ def bench_cmd(args):
         raise bench.BenchError('P1 with neither --sizes nor '
                                '--p1-counted-sizes measures nothing')
     counts = _counts('--p2-images', args.p2_images)
-    if args.p4_jobs < 1:
-        raise bench.BenchError('--p4-jobs must be at least 1, not %d'
-                               % args.p4_jobs)
     if args.p2_uploads < 1:
         raise bench.BenchError('--p2-uploads must be at least 1, not %d'
                                % args.p2_uploads)
@@ -327,8 +322,7 @@ def bench_cmd(args):
                                   if s.strip()],
                         install_system_deps=args.install_system_deps,
                         counted_sizes=counted,
-                        p4_passes=_p4_passes(args.p4_passes),
-                        p4_jobs=args.p4_jobs)
+                        p4_passes=_p4_passes(args.p4_passes))
     _report(results, rows, args.output)
     return 0
 
@@ -362,9 +356,6 @@ def add_parser(subparsers, common):
                         help='P4 passes to run: cold (empty caches), warm '
                         '(baselines run again), warm-reused (baselines '
                         'reused); default: %(default)s')
-    parser.add_argument('--p4-jobs', type=int, default=1,
-                        help="P4: verify's --jobs, pairs tested at once "
-                        '(default: %(default)s)')
     parser.add_argument('--output', default='bench-results',
                         help='folder for bench.json, bench.rst and '
                         'bench.png (default: %(default)s)')

@@ -21,7 +21,7 @@ CACHES = ('cold', 'warm', WARM_REUSED)
 
 
 def run_p4(cache_dir, work_dir, projects, install_system_deps,
-           releases=None, passes=CACHES, jobs=1):
+           releases=None, passes=CACHES):
     """``verify`` of every release of ``projects``: cold, then warm.
 
     Each pass verifies every (project, release) pair the way ``verify``
@@ -36,7 +36,6 @@ def run_p4(cache_dir, work_dir, projects, install_system_deps,
     :param passes: which of :data:`CACHES` to run, in their order; a
         pass measured alone says so in the report (each run names its
         pass), and ``--merge`` can join passes of separate runs.
-    :param jobs: pairs tested at once, as ``verify --jobs``.
     :returns: ``(runs, {project: report of its newest release})``.
     """
     unknown = [p for p in passes if p not in CACHES]
@@ -52,8 +51,7 @@ def run_p4(cache_dir, work_dir, projects, install_system_deps,
                     'UV_CACHE_DIR', os.path.join(cold_root, 'uv')):
                 runs += _p4_pass(pairs, os.path.join(cold_root,
                                                      'patchseries'),
-                                 'cold', True, install_system_deps,
-                                 jobs)[0]
+                                 'cold', True, install_system_deps)[0]
         finally:
             shutil.rmtree(cold_root, ignore_errors=True)
     # NOTE: warm runs the unpatched baselines again; the last pass may
@@ -62,24 +60,23 @@ def run_p4(cache_dir, work_dir, projects, install_system_deps,
     for cache, reuse in (('warm', False), (WARM_REUSED, True)):
         if cache in passes:
             these, reports = _p4_pass(pairs, cache_dir, cache, reuse,
-                                      install_system_deps, jobs)
+                                      install_system_deps)
             runs += these
     for done in reports:
         newest.setdefault(done.project, done)
     return runs, newest
 
 
-def _p4_pass(pairs, cache_dir, cache, reuse, install_system_deps, jobs):
-    LOG.info('P4: verify %d pairs with %s caches, %d at once', len(pairs),
-             cache, jobs)
+def _p4_pass(pairs, cache_dir, cache, reuse, install_system_deps):
+    LOG.info('P4: verify %d pairs with %s caches', len(pairs), cache)
     start = time.monotonic()
     reports = verify_mod.verify_pairs(
         pairs, cache_dir, install_system_deps=install_system_deps,
-        reuse_baseline=reuse, jobs=jobs)
+        reuse_baseline=reuse)
     seconds = time.monotonic() - start
     runs = [_p4_run(report, cache) for report in reports]
     runs.append({'project': None, 'release': None, 'cache': cache,
-                 'seconds': seconds, 'steps': {}, 'jobs': jobs})
+                 'seconds': seconds, 'steps': {}})
     return runs, reports
 
 
@@ -119,18 +116,16 @@ def p4_rows(runs):
                     'P4', 'verify, release %s, %s' % (name, cache),
                     [sum(r['seconds'] for r in these
                          if r.get('release') == name)], unit='s',
-                    note="the sum of its pairs' times"))
-        passes = [r for r in runs if r['cache'] == cache and not r['project']]
-        walls = [r['seconds'] for r in passes]
-        jobs = max([r.get('jobs', 1) for r in passes] or [1])
+                    note='its pairs, one after the other'))
+        walls = [r['seconds'] for r in runs
+                 if r['cache'] == cache and not r['project']]
         if these:
             rows.append(report.Row(
                 'P4', 'verify, every release, %s' % cache,
                 walls or [sum(r['seconds'] for r in these)], unit='s',
                 at_most=bench.TARGETS['verify_warm_s'] if cache == 'warm'
                 else None,
-                note=('wall time of the pass' if walls else '') +
-                (', %d pairs tested at once' % jobs if jobs > 1 else '')))
+                note='wall time of the pass' if walls else ''))
     return rows
 
 

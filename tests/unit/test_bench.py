@@ -494,7 +494,7 @@ class TestFigureRows(base.TestCase):
         calls = []
 
         def verify_pairs(pairs_, cache_dir, install_system_deps,
-                         reuse_baseline, jobs):
+                         reuse_baseline):
             calls.append((list(pairs_), reuse_baseline))
             return [Report(*p) for p in pairs_]
 
@@ -512,8 +512,8 @@ class TestFigureRows(base.TestCase):
         calls = []
 
         def verify_pairs(pairs_, cache_dir, install_system_deps,
-                         reuse_baseline, jobs):
-            calls.append((cache_dir, reuse_baseline, jobs))
+                         reuse_baseline):
+            calls.append((cache_dir, reuse_baseline))
             return []
 
         with mock.patch.object(p4.verify_mod, 'plan_pairs',
@@ -521,17 +521,10 @@ class TestFigureRows(base.TestCase):
                 mock.patch.object(p4.verify_mod, 'verify_pairs',
                                   side_effect=verify_pairs):
             runs, _ = p4.run_p4(self.tmp, self.tmp, ['nova'], False,
-                                passes=(p4.WARM_REUSED,), jobs=2)
+                                passes=(p4.WARM_REUSED,))
         # The usual cache, baselines reused; no cold cache was made.
-        self.assertEqual([(self.tmp, True, 2)], calls)
+        self.assertEqual([(self.tmp, True)], calls)
         self.assertEqual([p4.WARM_REUSED], [r['cache'] for r in runs])
-        self.assertEqual(2, runs[0]['jobs'])
-        rows = dict((r.what, r) for r in p4.p4_rows(runs + [
-            {'project': 'nova', 'release': '2026.2', 'cache': p4.WARM_REUSED,
-             'seconds': 5.0, 'steps': {'patched': 5.0}}]))
-        self.assertIn('2 pairs tested at once',
-                      rows['verify, every release, warm, baseline reused']
-                      .note)
         self.assertRaises(bench.BenchError, p4.run_p4, self.tmp, self.tmp,
                           ['nova'], False, passes=('lukewarm',))
 
