@@ -12,13 +12,10 @@ the tests of the current pair run (making them is mostly download, git
 and uv; the tests are CPU).
 """
 
-import argparse
-import collections
 import concurrent.futures
 import json
 import logging
 import os
-import threading
 import time
 
 from patchseries import baseline as baseline_mod
@@ -267,8 +264,7 @@ def release_names(target, requested=None):
 
 
 def verify_pairs(pairs, cache_dir, fresh=False, install_system_deps=False,
-                 reuse_baseline=True, prepare_ahead=True, on_release=None,
-                 jobs=1):
+                 reuse_baseline=True, prepare_ahead=True, on_release=None):
     """Verify ``[(project, release name)]``; one report per pair, in order.
 
     :param prepare_ahead: make the tree and environment of the next
@@ -276,44 +272,32 @@ def verify_pairs(pairs, cache_dir, fresh=False, install_system_deps=False,
     :param on_release: called as ``on_release(name, reports)`` once
         the last pair of a release is done (pairs come grouped by
         release, as :func:`plan_pairs` gives them).
-    :param jobs: how many pairs run their tests at once (with
-        ``prepare_ahead``); each pair has its own tree, environment and
-        logs, and its stestr runs as many workers as there are CPUs.
     """
-    if jobs < 1:
-        raise exceptions.PatchSeriesError(
-            'verify runs at least one pair at a time, not %d' % jobs)
     reports = [ProjectReport(project, release) for project, release in pairs]
     reuse = reuse_baseline and not fresh
-    left = collections.Counter(report.release for report in reports)
-    lock = threading.Lock()
 
     def prepare(report):
         return _prepare(report, cache_dir, fresh, install_system_deps)
 
-    def tested(report, work):
+    def tested(index, report, work):
         if work is not None:
             _test(report, work, True, reuse)
-        with lock:
-            left[report.release] -= 1
-            last = not left[report.release]
+        last = (index + 1 == len(reports) or
+                reports[index + 1].release != report.release)
         if on_release is not None and last:
             on_release(report.release, [r for r in reports
                                         if r.release == report.release])
 
     if not prepare_ahead:
-        for report in reports:
-            tested(report, prepare(report))
+        for index, report in enumerate(reports):
+            tested(index, report, prepare(report))
         return reports
     # NOTE: one thread prepares the pairs in order, so at most one uv
     # build runs beside the tests.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as tests:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         works = [pool.submit(prepare, report) for report in reports]
-        done = [tests.submit(lambda r, w: tested(r, w.result()), report, work)
-                for report, work in zip(reports, works)]
-        for future in done:
-            future.result()
+        for index, (report, work) in enumerate(zip(reports, works)):
+            tested(index, report, work.result())
     return reports
 
 
@@ -496,7 +480,7 @@ def verify_cmd(args):
         reports = verify_pairs(pairs, args.cache_dir, fresh=args.fresh,
                                install_system_deps=args.install_system_deps,
                                reuse_baseline=not args.rerun_baseline,
-                               on_release=on_release, jobs=args.jobs)
+                               on_release=on_release)
         print(format_report(reports))
         if not args.no_table:
             table = combine_tables([s.result() for s in sections])
@@ -580,22 +564,6 @@ def run_scenario_table(reports, cache_dir):
                            for name in releases])
 
 
-def _positive(value):
-    """``--jobs``: a whole number of at least 1.
-
-    >>> _positive('2')
-    2
-    """
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(
-            'wants a whole number of at least 1, not %r' % value)
-    return number
-
-
 def add_parser(subparsers, common):
     parser = subparsers.add_parser(
         'verify', parents=[common],
@@ -612,10 +580,6 @@ def add_parser(subparsers, common):
         '--rerun-baseline', action='store_true',
         help='run the unpatched tests even when a clean baseline with the '
         'same sdist, environment and selection is cached')
-    parser.add_argument(
-        '--jobs', type=_positive, default=1, metavar='N',
-        help='run the tests of N pairs at once (default: 1); the suites '
-        'that wait on servers leave CPU a second pair can use')
     parser.add_argument('--report', metavar='FILE',
                         help='also write the results as JSON')
     parser.add_argument(

@@ -1,10 +1,7 @@
 import json
 import os
-import threading
 import time
 from unittest import mock
-
-import fixtures
 
 from patchseries import main
 from patchseries import testrun
@@ -404,65 +401,6 @@ class TestEveryRelease(MultiReleaseTestCase):
         # 2025.1's series is empty.
         self.assertEqual(('2025.1', True, [], [],
                           ['tree', 'venv', 'unpatched']), results[0][1])
-
-    def test_jobs_run_the_tests_of_two_pairs_at_once(self):
-        running, overlapped = set(), []
-        lock = threading.Lock()
-
-        def run_selection(bin_dir, tree, path, tests, env, label, log,
-                          **kwargs):
-            with lock:
-                running.add(label)
-            for _ in range(100):
-                with lock:
-                    if len(running) == 2:
-                        overlapped.append(label)
-                        break
-                time.sleep(0.05)
-            return testrun.Results(ALL_PASS)
-
-        self.runs.mock.side_effect = run_selection
-        released = []
-        reports = verify.verify_pairs(
-            [('toy', '2026.2'), ('toy', '2025.1')], self.cache,
-            reuse_baseline=False, jobs=2,
-            on_release=lambda name, group: released.append(
-                (name, [r.release for r in group])))
-        self.assertEqual(['toy-0.9 unpatched', 'toy-1.0 unpatched'],
-                         sorted(overlapped))
-        self.assertEqual(['2026.2', '2025.1'], [r.release for r in reports])
-        self.assertTrue(all(r.ok for r in reports))
-        self.assertEqual([('2025.1', ['2025.1']), ('2026.2', ['2026.2'])],
-                         sorted(released))
-
-    def test_one_job_runs_the_pairs_one_after_the_other(self):
-        running, most = set(), []
-
-        def run_selection(bin_dir, tree, path, tests, env, label, log,
-                          **kwargs):
-            running.add(label)
-            most.append(len(running))
-            time.sleep(0.2)
-            running.discard(label)
-            return testrun.Results(ALL_PASS)
-
-        self.runs.mock.side_effect = run_selection
-        verify.verify_pairs([('toy', '2026.2'), ('toy', '2025.1')],
-                            self.cache, reuse_baseline=False)
-        self.assertEqual([1, 1], most)
-
-    def test_jobs_must_be_at_least_one(self):
-        stderr = self.useFixture(fixtures.StringStream('stderr')).stream
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
-        exc = self.assertRaises(SystemExit, main.main, [
-            'verify', '--cache-dir', self.cache, '--jobs', '0', 'toy'])
-        self.assertEqual(2, exc.code)
-        stderr.seek(0)
-        self.assertIn("--jobs: wants a whole number of at least 1, not '0'",
-                      stderr.read())
-        self.assertRaises(verify.exceptions.PatchSeriesError,
-                          verify.verify_pairs, [('toy', '2026.2')],
-                          self.cache, jobs=0)
 
     def test_a_failed_preparation_does_not_stop_the_next_pair(self):
         self.env.mock.return_value.ensure.side_effect = [
