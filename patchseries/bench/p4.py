@@ -29,8 +29,9 @@ def run_p4(cache_dir, work_dir, projects, install_system_deps,
     scenario table. Cold uses a new patchseries cache and a new uv
     cache, so sdists, wheels and environments all come from the
     network; warm uses the usual caches, where ``verify`` built the
-    environments before, and runs the unpatched baselines again; the
-    third pass reuses them (see :mod:`patchseries.baseline`).
+    environments and kept the test listings before, and runs the
+    unpatched baselines again; the third pass reuses them (see
+    :mod:`patchseries.baseline`).
 
     :param releases: release names to verify (default: every one).
     :param passes: which of :data:`CACHES` to run, in their order; a
