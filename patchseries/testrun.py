@@ -165,8 +165,9 @@ def run_selection(python_bin_dir, tree, test_path, tests, env, label,
     The test ids are listed first, then stestr runs exactly that list.
     A listed test that no worker reports is recorded as ``unrun``, a
     failure: a test whose id changes from one process to the next (ddt
-    data made of random values, for one) would otherwise vanish from
-    both sides of a comparison without a word.
+    data made of random values, for one), or one a dying worker never
+    reached, would otherwise vanish from both sides of a comparison
+    without a word.
 
     :param python_bin_dir: the ``bin`` folder of the test environment.
     :param test_path: where stestr discovers the tests.
@@ -205,8 +206,7 @@ def run_selection(python_bin_dir, tree, test_path, tests, env, label,
             listed = _list_ids(base, tree, run_env, regexes, label, log)
             _keep_listing(kept, listed)
     list_file = os.path.join(repo_dir, 'selected-ids')
-    with open(list_file, 'w') as f:
-        f.write(''.join('%s\n' % test_id for test_id in listed))
+    _write_ids(list_file, listed)
     argv = base + ['run', '--load-list', list_file]
     if concurrency:
         argv += ['--concurrency', str(concurrency)]
@@ -233,9 +233,9 @@ def run_selection(python_bin_dir, tree, test_path, tests, env, label,
             % (label, proc.returncode, log_path, _tail(log_path)))
     unrun = sorted(set(listed) - set(statuses))
     if unrun:
-        LOG.error('%s: %d listed tests never ran, their ids must differ '
-                  'from one process to the next: %s', label, len(unrun),
-                  ', '.join(unrun))
+        LOG.error('%s: %d listed tests never ran (a worker died, or their '
+                  'ids differ from one process to the next): %s', label,
+                  len(unrun), ', '.join(unrun))
         statuses.update((test_id, 'unrun') for test_id in unrun)
     results = Results(statuses, log_path, seconds)
     LOG.info('%s: %d run, %d passed, %d failed, %d skipped in %ds',
@@ -285,9 +285,14 @@ def _keep_listing(path, ids):
         return
     os.makedirs(os.path.dirname(path), exist_ok=True)
     scratch = path + '.tmp'
-    with open(scratch, 'w') as f:
-        f.write(''.join('%s\n' % test_id for test_id in ids))
+    _write_ids(scratch, ids)
     os.replace(scratch, path)
+
+
+def _write_ids(path, ids):
+    """One test id per line, as ``stestr run --load-list`` reads them."""
+    with open(path, 'w') as f:
+        f.write(''.join('%s\n' % test_id for test_id in ids))
 
 
 def _list_ids(base, tree, run_env, regexes, label, log):
