@@ -74,7 +74,7 @@ def load_baseline(cache_dir, label, key):
         return None
     results = testrun.Results(
         statuses, log_path if os.path.exists(log_path) else None,
-        record.get('seconds', 0.0))
+        record.get('seconds', 0.0), record.get('test_seconds', 0.0))
     return results, when
 
 
@@ -93,6 +93,7 @@ def save_baseline(cache_dir, label, key, results):
     if results.log_path and os.path.exists(results.log_path):
         shutil.copyfile(results.log_path, log_path)
     record = {'statuses': results.statuses, 'seconds': results.seconds,
+              'test_seconds': results.test_seconds,
               'when': datetime.datetime.now(datetime.timezone.utc)
               .strftime('%Y-%m-%d %H:%M UTC')}
     # Write beside, then rename: a run stopped half-way leaves no record

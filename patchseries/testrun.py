@@ -45,12 +45,20 @@ _RESULT_LINE = re.compile(rb' \.\.\. (ok|FAILED|SKIPPED)')
 
 
 class Results(object):
-    """The verdict of every test of one run: ``{test id: status}``."""
+    """The verdict of every test of one run: ``{test id: status}``.
 
-    def __init__(self, statuses, log_path=None, seconds=0.0):
+    ``seconds`` is the wall time of the run; ``test_seconds`` the sum of
+    the tests' own times, as their workers timed them (stestr's "sum of
+    execute time"): what no scheduling of the same tests on the same
+    workers can go below.
+    """
+
+    def __init__(self, statuses, log_path=None, seconds=0.0,
+                 test_seconds=0.0):
         self.statuses = dict(statuses)
         self.log_path = log_path
         self.seconds = seconds
+        self.test_seconds = test_seconds
 
     def ids(self, statuses=None):
         return sorted(i for i, s in self.statuses.items()
@@ -83,22 +91,31 @@ class Results(object):
         statuses.update(other.statuses)
         logs = [p for p in (self.log_path, other.log_path) if p]
         return Results(statuses, ', '.join(logs) or None,
-                       self.seconds + other.seconds)
+                       self.seconds + other.seconds,
+                       self.test_seconds + other.test_seconds)
 
     def as_dict(self):
         return {'run': self.run, 'passed': self.passed,
                 'failed': self.failed, 'skipped': self.skipped,
                 'seconds': round(self.seconds, 1),
+                'test_seconds': round(self.test_seconds, 1),
                 'failures': self.ids(FAILED)}
 
 
-def parse_subunit(stream):
-    """``{test id: status}`` from a subunit v2 byte stream."""
+def parse_subunit(stream, durations=None):
+    """``{test id: status}`` from a subunit v2 byte stream.
+
+    :param durations: a dict that gets ``{test id: seconds}`` of every
+        test with a start and a stop time in the stream.
+    """
     statuses = {}
 
     def on_test(test):
         if test['status'] not in ('exists', 'inprogress', None):
             statuses[test['id']] = test['status']
+            start, stop = test['timestamps']
+            if durations is not None and start and stop:
+                durations[test['id']] = (stop - start).total_seconds()
 
     result = testtools.StreamToDict(on_test)
     result.startTestRun()
@@ -226,7 +243,9 @@ def run_selection(python_bin_dir, tree, test_path, tests, env, label,
     last = subprocess.run(base + ['last', '--subunit'], cwd=tree,
                           env=run_env, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    statuses = parse_subunit(io.BytesIO(last.stdout)) if last.stdout else {}
+    durations = {}
+    statuses = (parse_subunit(io.BytesIO(last.stdout), durations)
+                if last.stdout else {})
     if not statuses:
         raise exceptions.TestRunError(
             '%s: stestr ran no test (exit %d); the end of %s says:\n%s'
@@ -237,7 +256,7 @@ def run_selection(python_bin_dir, tree, test_path, tests, env, label,
                   'ids differ from one process to the next): %s', label,
                   len(unrun), ', '.join(unrun))
         statuses.update((test_id, 'unrun') for test_id in unrun)
-    results = Results(statuses, log_path, seconds)
+    results = Results(statuses, log_path, seconds, sum(durations.values()))
     LOG.info('%s: %d run, %d passed, %d failed, %d skipped in %ds',
              label, results.run, results.passed, results.failed,
              results.skipped, seconds)

@@ -54,6 +54,12 @@ RESOLVER_SHIM_NOTE = ('this machine cannot resolve "localhost."; the test '
                       'environment resolves it as "localhost" (a shim from '
                       'patchseries.venv; the tests themselves are unchanged)')
 
+# Written into an environment once it is complete, and once its
+# libraries' bytecode is compiled. pip compiles it at install, so tox's
+# environments upstream have it; uv does not unless asked.
+COMPLETE_MARKER = '.patchseries-complete'
+BYTECODE_MARKER = '.patchseries-bytecode'
+
 # pbr would otherwise rewrite AUTHORS and ChangeLog from our one-commit
 # history, and ask git for a version our imported trees have no tag for.
 PBR_ENV = {'SKIP_GENERATE_AUTHORS': '1', 'SKIP_WRITE_GIT_CHANGELOG': '1'}
@@ -187,7 +193,7 @@ class TestEnv(object):
         :param fresh: throw a cached environment away and build anew.
         :returns: True when it was (re)built.
         """
-        marker = os.path.join(self.path, '.patchseries-complete')
+        marker = os.path.join(self.path, COMPLETE_MARKER)
         if fresh and os.path.exists(self.path):
             LOG.info('%s: --fresh, removing %s', self.release.label,
                      self.path)
@@ -195,6 +201,7 @@ class TestEnv(object):
         if os.path.exists(marker):
             LOG.info('%s: reusing the test environment %s',
                      self.release.label, self.path)
+            self._compile_bytecode()
             self._install_shim()
             return False
         if os.path.exists(self.path):
@@ -206,16 +213,50 @@ class TestEnv(object):
         spec = self.tree
         if target.extras:
             spec += '[%s]' % ','.join(target.extras)
-        args = ['pip', 'install', '--python', self.python, '-e', spec,
+        args = ['pip', 'install', '--python', self.python,
+                '--compile-bytecode', '-e', spec,
                 '-r', os.path.join(self.tree, 'test-requirements.txt')]
         args += list(self.release.extra_packages)
         if self.release.constraints:
             args += ['-c', self.release.constraints]
         self._uv(*args)
+        self._mark(BYTECODE_MARKER)
         self._install_shim()
-        with open(marker, 'w') as f:
-            f.write('%s\n' % self.release.label)
+        self._mark(COMPLETE_MARKER)
         return True
+
+    def _mark(self, name):
+        with open(os.path.join(self.path, name), 'w') as f:
+            f.write('%s\n' % self.release.label)
+
+    def _compile_bytecode(self):
+        """Compile an environment built before we compiled at install.
+
+        Once per environment; the tests' own PYTHONDONTWRITEBYTECODE
+        would otherwise have every test process compile its libraries
+        from source again.
+        """
+        if os.path.exists(os.path.join(self.path, BYTECODE_MARKER)):
+            return
+        LOG.info('%s: compiling the bytecode of %s (once)',
+                 self.release.label, self.path)
+        # NOTE: as with pip, a file that does not compile (a template, a
+        # module for another Python) is left to be compiled, or fail, at
+        # import; compileall's exit status only says some did not.
+        for lib in sorted(set(self._paths('purelib', 'platlib'))):
+            subprocess.run([self.python, '-m', 'compileall', '-q', '-j0',
+                            lib], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL)
+        self._mark(BYTECODE_MARKER)
+
+    def _paths(self, *names):
+        out = subprocess.run(
+            [self.python, '-c',
+             'import sys, sysconfig; paths = sysconfig.get_paths(); '
+             'print("\\n".join(paths[n] for n in sys.argv[1:]))'] +
+            list(names), stdout=subprocess.PIPE, text=True,
+            check=True).stdout
+        return out.split()
 
     def install_tree(self):
         """Re-install the tree, without its dependencies, after a change."""
@@ -226,10 +267,7 @@ class TestEnv(object):
         if not (self.release.target.resolve_localhost_fqdn and
                 resolver_needs_shim()):
             return
-        purelib = subprocess.run(
-            [self.python, '-c',
-             'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
-            stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+        purelib, = self._paths('purelib')
         with open(os.path.join(purelib, RESOLVER_SHIM_MODULE + '.py'),
                   'w') as f:
             f.write(RESOLVER_SHIM)

@@ -29,6 +29,7 @@ from patchseries import clients
 from patchseries.clients import benchmeasure
 from patchseries.clients import cinder_client
 from patchseries import main
+from patchseries import testrun
 from tests import base
 
 MiB = bench.MiB
@@ -483,12 +484,48 @@ class TestFigureRows(base.TestCase):
         self.assertIsNone(
             rows['verify, every release, warm, baseline reused'].met)
 
+    def test_p4_floor_is_the_tests_own_time_over_the_workers(self):
+        runs = [{'project': 'nova', 'release': '2026.2', 'cache': 'warm',
+                 'seconds': 500.0, 'steps': {'patched': 300.0},
+                 'test_seconds': 900.0},
+                {'project': 'cinder', 'release': '2026.2', 'cache': 'warm',
+                 'seconds': 100.0, 'steps': {'patched': 60.0},
+                 'test_seconds': 100.0},
+                {'project': None, 'release': None, 'cache': 'warm',
+                 'seconds': 620.0, 'steps': {}, 'workers': 2},
+                # An older run kept no test times: no floor for it.
+                {'project': 'nova', 'release': '2026.2', 'cache': 'cold',
+                 'seconds': 900.0, 'steps': {'venv': 300.0}},
+                {'project': None, 'release': None, 'cache': 'cold',
+                 'seconds': 910.0, 'steps': {}}]
+        rows = dict((r.what, r) for r in p4.p4_rows(runs))
+        floor = rows['verify, every release, warm: its tests alone']
+        self.assertEqual([500.0], floor.values)
+        self.assertTrue(floor.met)
+        self.assertIn('1000s, over 2 workers', floor.note)
+        self.assertFalse(rows['verify, every release, warm'].met)
+        self.assertNotIn('verify, every release, cold: its tests alone',
+                         rows)
+
+    def test_p4_counts_the_tests_of_the_sides_a_pair_ran(self):
+        def report(reused):
+            return mock.Mock(patched=testrun.Results({}, None, 9.0, 40.0),
+                             unpatched=testrun.Results({}, None, 8.0, 30.0),
+                             baseline_reused=reused)
+
+        self.assertEqual(70.0, p4.tests_own_seconds(report(False)))
+        self.assertEqual(40.0, p4.tests_own_seconds(report(True)))
+        self.assertEqual(0.0, p4.tests_own_seconds(mock.Mock(
+            patched=None, unpatched=None, baseline_reused=False)))
+
     def test_p4_runs_every_pair_in_each_pass(self):
         class Report(object):
             def __init__(self, project, release):
                 self.project, self.release = project, release
                 self.ok, self.error, self.seconds = True, None, 1.0
                 self.steps = {'patched': 1.0}
+                self.patched = testrun.Results({}, None, 1.0, 1.5)
+                self.unpatched, self.baseline_reused = None, False
 
         pairs = [('nova', '2026.2'), ('nova', '2026.1')]
         calls = []

@@ -1,3 +1,4 @@
+import datetime
 import io
 import os
 import re
@@ -34,6 +35,29 @@ class TestParseSubunit(base.TestCase):
     def test_empty_stream_has_no_tests(self):
         self.assertEqual({}, testrun.parse_subunit(io.BytesIO(b'')))
 
+    def test_durations_come_from_each_test_s_own_timestamps(self):
+        out = io.BytesIO()
+        writer = subunit.StreamResultToBytes(out)
+        t0 = datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc)
+        second = datetime.timedelta(seconds=1)
+        # a.slow and a.fast overlap, as on two workers.
+        writer.status(test_id='a.slow', test_status='inprogress',
+                      timestamp=t0)
+        writer.status(test_id='a.fast', test_status='inprogress',
+                      timestamp=t0 + second)
+        writer.status(test_id='a.fast', test_status='success',
+                      timestamp=t0 + 1.5 * second)
+        writer.status(test_id='a.slow', test_status='fail',
+                      timestamp=t0 + 3 * second)
+        writer.status(test_id='a.untimed', test_status='inprogress')
+        writer.status(test_id='a.untimed', test_status='success')
+        durations = {}
+        statuses = testrun.parse_subunit(io.BytesIO(out.getvalue()),
+                                         durations)
+        self.assertEqual({'a.slow': 'fail', 'a.fast': 'success',
+                          'a.untimed': 'success'}, statuses)
+        self.assertEqual({'a.slow': 3.0, 'a.fast': 0.5}, durations)
+
 
 class TestResults(base.TestCase):
 
@@ -43,6 +67,14 @@ class TestResults(base.TestCase):
         self.assertEqual((5, 2, 2, 1), (results.run, results.passed,
                                         results.failed, results.skipped))
         self.assertEqual(['b', 'd'], results.ids(testrun.FAILED))
+
+    def test_merged_adds_wall_and_test_times(self):
+        unit = testrun.Results({'a': 'success'}, 'unit.log', 10.0, 18.0)
+        functional = testrun.Results({'b': 'fail'}, 'func.log', 5.0, 9.5)
+        both = unit.merged(functional)
+        self.assertEqual({'a': 'success', 'b': 'fail'}, both.statuses)
+        self.assertEqual((15.0, 27.5), (both.seconds, both.test_seconds))
+        self.assertEqual(27.5, both.as_dict()['test_seconds'])
 
     def test_regressions_are_passing_tests_that_fail_or_vanish(self):
         before = testrun.Results({'a': 'success', 'b': 'success',
@@ -97,6 +129,20 @@ setattr(T, 'test_%s' % uuid.uuid4().hex, lambda self: None)
 """
 
 
+SLOW_TEST = """import time
+import unittest
+
+
+class T(unittest.TestCase):
+
+    def test_one(self):
+        time.sleep(0.3)
+
+    def test_two(self):
+        time.sleep(0.3)
+"""
+
+
 class TestRunSelection(base.TestCase):
     """Real stestr runs on a toy tree, a git tree like verify's."""
 
@@ -142,6 +188,15 @@ class TestRunSelection(base.TestCase):
         self.assertIn('$ stestr list (1 selection patterns): exit 0',
                       self.log())
         self.assertIn('Totals', self.log())
+
+    def test_the_tests_own_time_is_summed(self):
+        self.write({'toy/tests/test_slow.py': SLOW_TEST})
+        results = self.run_selection([('toy.tests.test_slow', None)])
+        self.assertEqual(2, results.passed)
+        # Two tests of 0.3 s each, on two workers: their own time adds up,
+        # whatever the wall time of the run.
+        self.assertGreaterEqual(results.test_seconds, 0.6)
+        self.assertLess(results.test_seconds, 5.0)
 
     def test_a_listed_test_no_worker_ran_is_a_failure(self):
         self.write({'toy/tests/test_random.py': RANDOM_TEST})
