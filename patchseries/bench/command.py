@@ -130,16 +130,30 @@ def merge(parts):
     """
     figures, rows, where = {}, [], {}
     machines = set()
+    p4_runs, p4_where = [], {}
     for name, part in parts:
         machines.add(report.describe_machine(part['machine']))
-        for figure, runs in sorted(part['figures'].items()):
+        others = dict(part['figures'])
+        # NOTE: P4's passes may come from separate runs (--p4-passes);
+        # each pass from one run only.
+        for run in others.pop('p4', ()):
+            cache = run['cache']
+            if p4_where.setdefault(cache, name) != name:
+                raise bench.BenchError(
+                    'cannot merge: %s and %s both measured the P4 pass %s'
+                    % (p4_where[cache], name, cache))
+            p4_runs.append(run)
+        for figure, runs in sorted(others.items()):
             if figure in figures:
                 raise bench.BenchError(
                     'cannot merge: %s and %s both measured %s'
                     % (where[figure], name, figure))
             figures[figure] = runs
             where[figure] = name
-        rows += figure_rows(part['figures'], part['config'])
+        rows += figure_rows(others, part['config'])
+    if p4_runs:
+        figures['p4'] = p4_runs
+        rows += p4.p4_rows(p4_runs)
     if len(machines) > 1:
         raise bench.BenchError('cannot merge runs of different machines: %s'
                                % '; '.join(sorted(machines)))

@@ -891,7 +891,37 @@ class TestMerge(base.TestCase):
         exc = self.assertRaises(bench.BenchError, command.merge,
                                 [('a.json', self.second),
                                  ('c.json', again)])
-        self.assertIn('a.json and c.json both measured p4', str(exc))
+        self.assertIn('a.json and c.json both measured the P4 pass warm',
+                      str(exc))
+        p1_again = _part('2026-12-07T09:00:00+00:00',
+                         dict(self.first['figures']), {'sizes': [MiB]})
+        exc = self.assertRaises(bench.BenchError, command.merge,
+                                [('a.json', self.first),
+                                 ('c.json', p1_again)])
+        self.assertIn('a.json and c.json both measured p1', str(exc))
+
+    def test_p4_passes_of_separate_runs_are_joined(self):
+        cold_runs = [{'project': 'nova', 'release': '2026.2',
+                      'cache': 'cold', 'seconds': 900.0,
+                      'steps': {'venv': 300.0}},
+                     {'project': None, 'release': None, 'cache': 'cold',
+                      'seconds': 910.0, 'steps': {}}]
+        cold = _part('2026-12-07T09:00:00+00:00', {'p4': cold_runs}, {})
+        results, rows = command.merge([('warm.json', self.second),
+                                       ('cold.json', cold)])
+        self.assertEqual(['cold', 'cold', 'warm', 'warm'],
+                         sorted(r['cache'] for r in results['figures']['p4']))
+        whats = [r.what for r in rows]
+        # Each pass once, in the passes' own order.
+        self.assertEqual(['verify nova 2026.2, cold',
+                          'verify, every release, cold',
+                          'verify nova 2026.2, warm',
+                          'verify, every release, warm'], whats)
+        # And the merged run merges again.
+        merged = json.loads(json.dumps(results))
+        results, rows = command.merge([('both.json', merged),
+                                       ('p1.json', self.first)])
+        self.assertEqual(4, len(results['figures']['p4']))
 
     def test_runs_of_two_machines_are_refused(self):
         self.second['machine']['cores'] = 64
