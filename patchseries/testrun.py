@@ -49,8 +49,8 @@ class Results(object):
 
     ``seconds`` is the wall time of the run; ``test_seconds`` the sum of
     the tests' own times, as their workers timed them (stestr's "sum of
-    execute time"): what no scheduling of the same tests on the same
-    workers can go below.
+    execute time"). Over the number of workers, it is the least time any
+    scheduling of the same tests can take.
     """
 
     def __init__(self, statuses, log_path=None, seconds=0.0,

@@ -256,7 +256,7 @@ class TestEnv(object):
              'print("\\n".join(paths[n] for n in sys.argv[1:]))'] +
             list(names), stdout=subprocess.PIPE, text=True,
             check=True).stdout
-        return out.split()
+        return out.splitlines()
 
     def install_tree(self):
         """Re-install the tree, without its dependencies, after a change."""

@@ -136,13 +136,14 @@ def merge(parts):
         others = dict(part['figures'])
         # NOTE: P4's passes may come from separate runs (--p4-passes);
         # each pass from one run only.
-        for run in others.pop('p4', ()):
-            cache = run['cache']
-            if p4_where.setdefault(cache, name) != name:
+        these = others.pop('p4', [])
+        for cache in sorted(set(run['cache'] for run in these)):
+            if cache in p4_where:
                 raise bench.BenchError(
                     'cannot merge: %s and %s both measured the P4 pass %s'
                     % (p4_where[cache], name, cache))
-            p4_runs.append(run)
+            p4_where[cache] = name
+        p4_runs += these
         for figure, runs in sorted(others.items()):
             if figure in figures:
                 raise bench.BenchError(

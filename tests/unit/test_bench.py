@@ -899,6 +899,12 @@ class TestMerge(base.TestCase):
                                 [('a.json', self.first),
                                  ('c.json', p1_again)])
         self.assertIn('a.json and c.json both measured p1', str(exc))
+        # The same run named twice is a pass measured twice too.
+        exc = self.assertRaises(bench.BenchError, command.merge,
+                                [('a.json', self.second),
+                                 ('a.json', self.second)])
+        self.assertIn('a.json and a.json both measured the P4 pass warm',
+                      str(exc))
 
     def test_p4_passes_of_separate_runs_are_joined(self):
         cold_runs = [{'project': 'nova', 'release': '2026.2',
